@@ -1,0 +1,201 @@
+"""Distances between embeddings, row-wise and pairwise, with gradients that stay finite.
+
+Row-wise functions compare row ``i`` of ``a`` with row ``i`` of ``b`` (the last dimension holds
+the features, so a single vector of shape ``(D,)`` works too). Pairwise functions compare every
+row of ``x`` with every row of ``y`` and return an ``(N, M)`` matrix.
+
+Two numerical details that the textbook formulas get wrong:
+
+* ``sqrt`` has an infinite derivative at 0, so the distance of a point to itself (the diagonal of
+  a pairwise matrix, or two identical embeddings) gives NaN gradients with a naive
+  ``sqrt(sum((a - b) ** 2))`` and with ``torch.cdist``. Here the square root is taken only where
+  the squared distance is positive, and the gradient at exactly zero distance is zero.
+* the cosine of a zero vector is undefined; here its norm is clamped to ``eps`` so the cosine is 0
+  and no NaN appears.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "cosine_distance",
+    "cosine_similarity",
+    "euclidean",
+    "manhattan",
+    "pairwise_cosine_similarity",
+    "pairwise_euclidean",
+    "safe_sqrt",
+]
+
+EPS = 1e-8
+
+
+def _check_tensor(t, name: str) -> None:
+    if not isinstance(t, Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if not (t.is_floating_point()):
+        raise ValueError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
+
+
+def _check_rowwise(a: Tensor, b: Tensor) -> None:
+    _check_tensor(a, "a")
+    _check_tensor(b, "b")
+    if a.ndim == 0:
+        raise ValueError("a must have at least one dimension (features last), got a scalar")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got a {tuple(a.shape)}, b {tuple(b.shape)}")
+    if a.device != b.device:
+        raise ValueError(f"a is on {a.device} but b is on {b.device}; move them to one device")
+
+
+def _check_pairwise(x: Tensor, y: Tensor | None) -> None:
+    _check_tensor(x, "x")
+    if x.ndim != 2:
+        raise ValueError(f"x must be 2-D (N, D), got shape {tuple(x.shape)}")
+    if y is not None:
+        _check_tensor(y, "y")
+        if y.ndim != 2:
+            raise ValueError(f"y must be 2-D (M, D), got shape {tuple(y.shape)}")
+        if y.shape[1] != x.shape[1]:
+            raise ValueError(
+                f"x and y must have the same feature dimension, got x {tuple(x.shape)}, y {tuple(y.shape)}"
+            )
+        if y.device != x.device:
+            raise ValueError(f"x is on {x.device} but y is on {y.device}; move them to one device")
+
+
+def safe_sqrt(sq: Tensor) -> Tensor:
+    """Square root whose gradient is 0 (not inf or NaN) where the input is 0.
+
+    Args:
+        sq: non-negative tensor, typically a squared distance.
+
+    Returns:
+        ``sqrt(sq)``, exactly 0 where ``sq <= tiny``.
+    """
+    zero = sq <= torch.finfo(sq.dtype).tiny
+    root = torch.sqrt(torch.where(zero, torch.ones_like(sq), sq))
+    return torch.where(zero, torch.zeros_like(sq), root)
+
+
+def _safe_norm(x: Tensor, eps: float = EPS) -> Tensor:
+    # clamp the squared norm, so a zero vector gets norm eps and a zero gradient
+    return torch.sqrt((x * x).sum(-1).clamp_min(eps * eps))
+
+
+def euclidean(a: Tensor, b: Tensor) -> Tensor:
+    """Row-wise Euclidean (L2) distance ``||a_i - b_i||_2``.
+
+    Args:
+        a: embeddings.
+        b: embeddings of the same shape as ``a``.
+
+    Returns:
+        The distances, one per row.
+
+    Shape:
+        ``a``, ``b``: ``(N, D)`` or ``(D,)`` -> ``(N,)`` or ``()``.
+
+    Raises:
+        ValueError: shapes differ, inputs are not floating-point tensors, or sit on two devices.
+    """
+    _check_rowwise(a, b)
+    diff = a - b  # (N, D)
+    return safe_sqrt((diff * diff).sum(-1))  # (N,)
+
+
+def manhattan(a: Tensor, b: Tensor) -> Tensor:
+    """Row-wise Manhattan (L1) distance ``sum_k |a_ik - b_ik|``.
+
+    Shape:
+        ``a``, ``b``: ``(N, D)`` or ``(D,)`` -> ``(N,)`` or ``()``.
+
+    Raises:
+        ValueError: as :func:`euclidean`.
+    """
+    _check_rowwise(a, b)
+    return (a - b).abs().sum(-1)
+
+
+def cosine_similarity(a: Tensor, b: Tensor, eps: float = EPS) -> Tensor:
+    """Row-wise cosine similarity ``a_i . b_i / (||a_i|| ||b_i||)`` in [-1, 1].
+
+    A zero vector has similarity 0 with everything (its norm is clamped to ``eps``), never NaN.
+
+    Shape:
+        ``a``, ``b``: ``(N, D)`` or ``(D,)`` -> ``(N,)`` or ``()``.
+
+    Raises:
+        ValueError: as :func:`euclidean`.
+    """
+    _check_rowwise(a, b)
+    dot = (a * b).sum(-1)  # (N,)
+    return dot / (_safe_norm(a, eps) * _safe_norm(b, eps))
+
+
+def cosine_distance(a: Tensor, b: Tensor, eps: float = EPS) -> Tensor:
+    """Row-wise cosine distance ``1 - cos(a_i, b_i)`` in [0, 2].
+
+    Not a metric (no triangle inequality), but for unit vectors
+    ``||a - b||^2 = 2 - 2 cos(a, b) = 2 * cosine_distance(a, b)``.
+
+    Shape:
+        ``a``, ``b``: ``(N, D)`` or ``(D,)`` -> ``(N,)`` or ``()``.
+    """
+    return 1.0 - cosine_similarity(a, b, eps)
+
+
+def pairwise_euclidean(x: Tensor, y: Tensor | None = None, squared: bool = False) -> Tensor:
+    """All-pairs Euclidean distances, ``D[i, j] = ||x_i - y_j||``, with finite gradients.
+
+    Uses ``||x||^2 + ||y||^2 - 2 x y^T`` (one matrix product, no ``(N, M, D)`` tensor) after
+    centring both sets on a common mean, which keeps float32 cancellation small. Negative round-off
+    is clamped to 0; with ``y=None`` the diagonal is exactly 0 and its gradient is 0, unlike
+    ``torch.cdist`` whose gradient there is NaN.
+
+    Args:
+        x: first set of embeddings.
+        y: second set; ``None`` compares ``x`` with itself.
+        squared: return squared distances (no square root).
+
+    Returns:
+        The distance matrix.
+
+    Shape:
+        ``x``: ``(N, D)``, ``y``: ``(M, D)`` -> ``(N, M)`` (``(N, N)`` if ``y`` is None).
+
+    Raises:
+        ValueError: inputs are not 2-D floating tensors with one feature dimension on one device.
+    """
+    _check_pairwise(x, y)
+    same = y is None
+    if same:
+        x = x - x.mean(0, keepdim=True).detach()
+        y = x
+    else:
+        mu = torch.cat([x, y]).mean(0, keepdim=True).detach()  # (1, D)
+        x, y = x - mu, y - mu
+    x2 = (x * x).sum(1, keepdim=True)  # (N, 1)
+    y2 = x2.T if same else (y * y).sum(1).unsqueeze(0)  # (1, M)
+    sq = (x2 + y2 - 2.0 * (x @ y.T)).clamp_min(0.0)  # (N, M)
+    if same:
+        eye = torch.eye(sq.shape[0], dtype=torch.bool, device=sq.device)
+        sq = sq.masked_fill(eye, 0.0)
+    return sq if squared else safe_sqrt(sq)
+
+
+def pairwise_cosine_similarity(x: Tensor, y: Tensor | None = None, eps: float = EPS) -> Tensor:
+    """All-pairs cosine similarity, ``S[i, j] = cos(x_i, y_j)``; zero vectors give 0, not NaN.
+
+    Shape:
+        ``x``: ``(N, D)``, ``y``: ``(M, D)`` -> ``(N, M)`` (``(N, N)`` if ``y`` is None).
+
+    Raises:
+        ValueError: as :func:`pairwise_euclidean`.
+    """
+    _check_pairwise(x, y)
+    xn = x / _safe_norm(x, eps).unsqueeze(1)  # (N, D)
+    yn = xn if y is None else y / _safe_norm(y, eps).unsqueeze(1)  # (M, D)
+    return xn @ yn.T  # (N, M)

@@ -1,0 +1,128 @@
+"""Runtime helpers: device choice, seeding, fast mode and an environment report."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["FAST", "available_devices", "describe_environment", "fast", "get_device", "seed_everything"]
+
+FAST: bool = os.environ.get("CL_LESSONS_FAST", "0").strip().lower() in {"1", "true", "yes", "on"}
+"""True when the environment variable ``CL_LESSONS_FAST=1`` asks for quick lesson sizes."""
+
+
+def fast(default, quick):
+    """Pick a lesson size: ``quick`` in fast mode (tests), ``default`` otherwise.
+
+    Args:
+        default: value used by a learner (full mode).
+        quick: value used when ``CL_LESSONS_FAST=1`` (the notebook tests).
+
+    Returns:
+        ``quick`` if fast mode is on, else ``default``. The variable is read at call time, so a
+        notebook that sets ``os.environ["CL_LESSONS_FAST"]`` before calling sees the change.
+    """
+    env = os.environ.get("CL_LESSONS_FAST")
+    on = FAST if env is None else env.strip().lower() in {"1", "true", "yes", "on"}
+    return quick if on else default
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def available_devices() -> list[str]:
+    """Names of the device types usable here, best first (for example ``["cuda", "cpu"]``)."""
+    found = []
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if _mps_available():
+        found.append("mps")
+    found.append("cpu")
+    return found
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Choose the device to train on: CUDA, then Apple MPS, then the CPU.
+
+    Args:
+        prefer: ``None`` for the best available; ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"``
+            to force one.
+
+    Returns:
+        A ``torch.device``.
+
+    Raises:
+        ValueError: ``prefer`` is not a device name, or names a device that is not available
+            here (the message lists the ones that are).
+    """
+    devices = available_devices()
+    if prefer is None:
+        return torch.device(devices[0])
+    try:
+        dev = torch.device(prefer)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"prefer must be a device name such as 'cpu' or 'cuda', got {prefer!r}") from err
+    if dev.type not in devices:
+        raise ValueError(
+            f"prefer={prefer!r} asks for a {dev.type!r} device, which is not available here; "
+            f"available: {', '.join(devices)}"
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"prefer={prefer!r}: only {torch.cuda.device_count()} CUDA device(s) are available"
+        )
+    return dev
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python's ``random``, NumPy, and PyTorch (CPU and every CUDA device).
+
+    Args:
+        seed: a non-negative integer.
+
+    Returns:
+        A fresh ``torch.Generator`` seeded with ``seed``, handy for ``generator=`` arguments.
+
+    Raises:
+        ValueError: ``seed`` is not a non-negative integer.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def describe_environment() -> dict[str, str]:
+    """Versions, device and thread count, for the environment check of lesson 00.
+
+    Returns:
+        An ordered dict of name -> value strings (python, torch, numpy, scikit-learn, matplotlib,
+        ipywidgets, umap-learn, device, threads, fast mode).
+    """
+    from importlib import metadata
+
+    info = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
+    for name in ["torch", "numpy", "scikit-learn", "matplotlib", "ipywidgets", "ipympl", "umap-learn"]:
+        try:
+            info[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            info[name] = "not installed"
+    dev = get_device()
+    info["device"] = str(dev)
+    if dev.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(dev)
+    info["torch threads"] = str(torch.get_num_threads())
+    info["cpu cores"] = str(os.cpu_count())
+    info["fast mode"] = str(fast(False, True))
+    return info
