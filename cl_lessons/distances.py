@@ -8,8 +8,9 @@ Two numerical details that the textbook formulas get wrong:
 
 * ``sqrt`` has an infinite derivative at 0, so the distance of a point to itself (the diagonal of
   a pairwise matrix, or two identical embeddings) gives NaN gradients with a naive
-  ``sqrt(sum((a - b) ** 2))`` and with ``torch.cdist``. Here the square root is taken only where
-  the squared distance is positive, and the gradient at exactly zero distance is zero.
+  ``sqrt(sum((a - b) ** 2))``. Here the square root is taken only where
+  the squared distance is positive, and the gradient at exactly zero distance is zero (recent
+  ``torch.cdist`` in PyTorch 2.13 agrees).
 * the cosine of a zero vector is undefined; here its norm is clamped to ``eps`` so the cosine is 0
   and no NaN appears.
 """
@@ -45,7 +46,9 @@ def _check_rowwise(a: Tensor, b: Tensor) -> None:
     if a.ndim == 0:
         raise ValueError("a must have at least one dimension (features last), got a scalar")
     if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape, got a {tuple(a.shape)}, b {tuple(b.shape)}")
+        raise ValueError(
+            f"a and b must have the same shape, got a {tuple(a.shape)}, b {tuple(b.shape)}"
+        )
     if a.device != b.device:
         raise ValueError(f"a is on {a.device} but b is on {b.device}; move them to one device")
 
@@ -60,7 +63,8 @@ def _check_pairwise(x: Tensor, y: Tensor | None) -> None:
             raise ValueError(f"y must be 2-D (M, D), got shape {tuple(y.shape)}")
         if y.shape[1] != x.shape[1]:
             raise ValueError(
-                f"x and y must have the same feature dimension, got x {tuple(x.shape)}, y {tuple(y.shape)}"
+                "x and y must have the same feature dimension, "
+                f"got x {tuple(x.shape)}, y {tuple(y.shape)}"
             )
         if y.device != x.device:
             raise ValueError(f"x is on {x.device} but y is on {y.device}; move them to one device")
@@ -152,8 +156,8 @@ def pairwise_euclidean(x: Tensor, y: Tensor | None = None, squared: bool = False
 
     Uses ``||x||^2 + ||y||^2 - 2 x y^T`` (one matrix product, no ``(N, M, D)`` tensor) after
     centring both sets on a common mean, which keeps float32 cancellation small. Negative round-off
-    is clamped to 0; with ``y=None`` the diagonal is exactly 0 and its gradient is 0, unlike
-    ``torch.cdist`` whose gradient there is NaN.
+    is clamped to 0; with ``y=None`` the diagonal is exactly 0 and its gradient is 0, where the
+    textbook ``sqrt`` formula gives NaN.
 
     Args:
         x: first set of embeddings.

@@ -9,7 +9,14 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["FAST", "available_devices", "describe_environment", "fast", "get_device", "seed_everything"]
+__all__ = [
+    "FAST",
+    "available_devices",
+    "describe_environment",
+    "fast",
+    "get_device",
+    "seed_everything",
+]
 
 FAST: bool = os.environ.get("CL_LESSONS_FAST", "0").strip().lower() in {"1", "true", "yes", "on"}
 """True when the environment variable ``CL_LESSONS_FAST=1`` asks for quick lesson sizes."""
@@ -67,7 +74,9 @@ def get_device(prefer: str | None = None) -> torch.device:
     try:
         dev = torch.device(prefer)
     except (RuntimeError, TypeError) as err:
-        raise ValueError(f"prefer must be a device name such as 'cpu' or 'cuda', got {prefer!r}") from err
+        raise ValueError(
+            f"prefer must be a device name such as 'cpu' or 'cuda', got {prefer!r}"
+        ) from err
     if dev.type not in devices:
         raise ValueError(
             f"prefer={prefer!r} asks for a {dev.type!r} device, which is not available here; "
@@ -96,7 +105,7 @@ def seed_everything(seed: int) -> torch.Generator:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (the legacy global RNG that sklearn/umap use)
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
@@ -113,7 +122,15 @@ def describe_environment() -> dict[str, str]:
     from importlib import metadata
 
     info = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
-    for name in ["torch", "numpy", "scikit-learn", "matplotlib", "ipywidgets", "ipympl", "umap-learn"]:
+    for name in [
+        "torch",
+        "numpy",
+        "scikit-learn",
+        "matplotlib",
+        "ipywidgets",
+        "ipympl",
+        "umap-learn",
+    ]:
         try:
             info[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

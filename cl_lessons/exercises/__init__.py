@@ -1,0 +1,19 @@
+"""``check_*`` helpers a learner calls on their own solution, one module per lesson.
+
+Every check returns a :class:`CheckResult` that is truthy when the solution is right and shows a
+hint when it is not; it never raises because of the learner's code.
+"""
+
+from cl_lessons.exercises._core import CheckFailed, CheckResult, exercise_check, expect_close
+from cl_lessons.exercises.lesson00 import check_euclidean
+
+# Lessons add their re-exports below, one block per lesson (keep the order).
+# -- lesson exports --
+
+__all__ = [
+    "CheckFailed",
+    "CheckResult",
+    "check_euclidean",
+    "exercise_check",
+    "expect_close",
+]

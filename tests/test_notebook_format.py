@@ -1,0 +1,52 @@
+"""Every lesson notebook is committed clean and follows the lesson format of DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from notebook_utils import lesson_notebooks
+
+NOTEBOOKS = lesson_notebooks()
+IDS = [p.stem for p in NOTEBOOKS]
+
+
+def _load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_without_outputs(path):
+    nb = _load(path)
+    dirty = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count") is not None)
+    ]
+    assert not dirty, f"{path.name}: code cells {dirty} carry outputs or execution counts"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_lesson_format(path):
+    nb = _load(path)
+    cells = nb["cells"]
+    code = "\n".join(_source(c) for c in cells if c["cell_type"] == "code")
+    text = "\n".join(_source(c) for c in cells if c["cell_type"] == "markdown")
+    assert "import *" not in code, "no `import *` in notebooks"
+    assert "import cl_lessons as cl" in code
+    assert "cl.seed_everything(" in code
+    first_md = next(_source(c) for c in cells if c["cell_type"] == "markdown")
+    assert re.search(r"(objectives|you will)", first_md, re.I), "objectives come first"
+    assert re.search(r"#+ *Summary", text), "a summary section is missing"
+    assert re.search(r"misconception", text, re.I), "a 'common misconception' note is missing"
+    checks = set(re.findall(r"cl\.exercises\.(check_\w+)", code))
+    assert len(checks) >= 1 if path.stem.startswith("00") else len(checks) >= 2, checks
+    hidden = [c for c in cells if c.get("metadata", {}).get("jupyter", {}).get("source_hidden")]
+    assert hidden, "exercise solutions belong in collapsed (source_hidden) cells"

@@ -1,0 +1,63 @@
+"""pyproject.toml is the single source of dependencies; environment.yml must not drift from it."""
+
+from __future__ import annotations
+
+import re
+
+import tomllib
+import yaml
+from notebook_utils import ROOT
+
+# conda-forge spells a few PyPI names differently.
+CONDA_NAME = {"torch": "pytorch"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~\[;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def _environment():
+    return yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+
+
+def test_environment_yml_lists_the_runtime_dependencies():
+    wanted = {CONDA_NAME.get(_name(r), _name(r)) for r in _pyproject()["dependencies"]}
+    deps = _environment()["dependencies"]
+    conda = {_name(d) for d in deps if isinstance(d, str)} - {"python", "pip"}
+    assert conda == wanted, (
+        f"only in environment.yml: {conda - wanted}; only in pyproject: {wanted - conda}"
+    )
+
+
+def test_environment_yml_version_floors_match():
+    floors = {}
+    for r in _pyproject()["dependencies"]:
+        m = re.search(r">=\s*([\w.]+)", r)
+        if m:
+            floors[CONDA_NAME.get(_name(r), _name(r))] = m.group(1)
+    for d in _environment()["dependencies"]:
+        if isinstance(d, str) and _name(d) in floors:
+            assert f">={floors[_name(d)]}" in d.replace(" ", ""), (
+                f"{d!r}: floor differs from pyproject"
+            )
+
+
+def test_environment_yml_is_conda_forge_only_and_installs_the_package():
+    env = _environment()
+    assert env["channels"] == ["conda-forge", "nodefaults"]
+    pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+    assert pip_sections == [["-e ."]]
+
+
+def test_dev_extra_has_the_test_tools():
+    dev = {_name(r) for r in _pyproject()["optional-dependencies"]["dev"]}
+    assert {"pytest", "playwright", "ruff", "pytorch-metric-learning"} <= dev
+    assert "nbclient" in dev or "nbmake" in dev
+
+
+def test_python_floor():
+    assert _pyproject()["requires-python"] == ">=3.10"

@@ -1,0 +1,73 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import cl_lessons as cl
+from cl_lessons import runtime
+
+
+def test_get_device_prefers_cpu_when_asked():
+    assert cl.get_device(prefer="cpu") == torch.device("cpu")
+
+
+def test_get_device_default_is_best_available():
+    assert cl.get_device().type == runtime.available_devices()[0]
+    assert runtime.available_devices()[-1] == "cpu"
+
+
+@pytest.mark.parametrize("name", ["cuda", "mps"])
+def test_absent_device_error_lists_what_is_available(name):
+    if name in runtime.available_devices():
+        pytest.skip(f"{name} is present on this machine")  # the CI machine has neither
+    with pytest.raises(ValueError, match=r"available: .*cpu"):
+        cl.get_device(prefer=name)
+
+
+def test_nonsense_device_name():
+    with pytest.raises(ValueError, match="prefer"):
+        cl.get_device(prefer="tpu-please")
+
+
+def test_seed_everything_reproduces_all_generators():
+    cl.seed_everything(123)
+    first = (random.random(), np.random.rand(), torch.rand(3))
+    cl.seed_everything(123)
+    second = (random.random(), np.random.rand(), torch.rand(3))
+    assert first[0] == second[0] and first[1] == second[1]
+    torch.testing.assert_close(first[2], second[2])
+    cl.seed_everything(124)
+    assert not torch.equal(torch.rand(3), second[2])
+
+
+def test_seed_everything_returns_a_seeded_generator():
+    g1, g2 = cl.seed_everything(7), cl.seed_everything(7)
+    assert torch.equal(torch.rand(4, generator=g1), torch.rand(4, generator=g2))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_seed_everything_rejects_bad_seeds(bad):
+    with pytest.raises(ValueError, match="seed"):
+        cl.seed_everything(bad)
+
+
+def test_fast_reads_the_environment_at_call_time(monkeypatch):
+    monkeypatch.setenv("CL_LESSONS_FAST", "1")
+    assert cl.fast(1000, 10) == 10
+    monkeypatch.setenv("CL_LESSONS_FAST", "0")
+    assert cl.fast(1000, 10) == 1000
+
+
+def test_fast_falls_back_to_import_time_flag(monkeypatch):
+    monkeypatch.delenv("CL_LESSONS_FAST", raising=False)
+    assert cl.fast("full", "quick") == ("quick" if runtime.FAST else "full")
+
+
+def test_describe_environment_reports_versions_and_device():
+    info = cl.describe_environment()
+    assert info["torch"] == torch.__version__
+    assert info["device"] == str(cl.get_device())
+    assert int(info["torch threads"]) >= 1
+    for key in ["python", "numpy", "scikit-learn", "matplotlib", "ipywidgets", "umap-learn"]:
+        assert info[key] and info[key] != "not installed", key
