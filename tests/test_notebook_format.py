@@ -50,3 +50,6 @@ def test_lesson_format(path):
     assert len(checks) >= 1 if path.stem.startswith("00") else len(checks) >= 2, checks
     hidden = [c for c in cells if c.get("metadata", {}).get("jupyter", {}).get("source_hidden")]
     assert hidden, "exercise solutions belong in collapsed (source_hidden) cells"
+    if not path.stem.startswith("00"):
+        assert re.search(r"#+ *References", text), "a References section is missing"
+        assert "cl.widgets." in code, "every lesson has at least one slider app"
