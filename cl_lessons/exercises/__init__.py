@@ -9,11 +9,14 @@ from cl_lessons.exercises.lesson00 import check_euclidean
 
 # Lessons add their re-exports below, one block per lesson (keep the order).
 # -- lesson exports --
+from cl_lessons.exercises.lesson01 import check_cosine_similarity, check_pairwise_distances
 
 __all__ = [
     "CheckFailed",
     "CheckResult",
+    "check_cosine_similarity",
     "check_euclidean",
+    "check_pairwise_distances",
     "exercise_check",
     "expect_close",
 ]
