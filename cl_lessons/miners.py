@@ -1,0 +1,227 @@
+"""Triplet mining: which triplets a labelled batch holds, and how hard each one is.
+
+A *valid* triplet ``(a, p, n)`` of a batch has ``a != p``, ``label[a] == label[p]`` and
+``label[n] != label[a]``. With the distances ``d(a, p)``, ``d(a, n)`` and a margin ``m >= 0``,
+every valid triplet falls in exactly one category (FaceNet, Schroff et al. 2015, Sec. 3.2):
+
+========== ========================================= =============================================
+category   condition                                 triplet loss ``max(d(a,p) - d(a,n) + m, 0)``
+========== ========================================= =============================================
+easy       ``d(a,n) > d(a,p) + m``                   0: nothing to learn
+semi-hard  ``d(a,p) < d(a,n) <= d(a,p) + m``         in ``[0, m)``: right order, inside the margin
+hard       ``d(a,n) <= d(a,p)``                      ``>= m``: the negative is at least as close
+========== ========================================= =============================================
+
+Boundary convention: a negative exactly as far as the positive (``d(a,n) == d(a,p)``) is *hard*;
+a negative exactly on the margin (``d(a,n) == d(a,p) + m``) is *semi-hard* (its loss is 0, but it
+sits on the margin rather than beyond it). pytorch-metric-learning's ``TripletMarginMiner`` uses
+the same three conditions (``triplet_margin = d(a,n) - d(a,p)``); users find its names confusing
+(its issue #751), so they are written out here and tested with points placed on both boundaries.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from cl_lessons.losses import (
+    DISTANCES,
+    _check_choice,
+    _check_embeddings,
+    _check_labels,
+    _check_nonneg,
+    _label_masks,
+    _pairwise_distance,
+)
+
+__all__ = [
+    "STRATEGIES",
+    "TripletCategories",
+    "category_fractions",
+    "mine_triplets",
+    "triplet_categories",
+    "triplet_masks",
+]
+
+STRATEGIES = ("all", "easy", "semihard", "hard", "batch_hard")
+
+
+class TripletCategories(NamedTuple):
+    """Boolean masks ``[a, p, n]`` of the easy, semi-hard and hard triplets; each ``(N, N, N)``."""
+
+    easy: Tensor
+    semihard: Tensor
+    hard: Tensor
+
+
+def triplet_masks(labels) -> Tensor:
+    """Mask of the valid triplets of a labelled batch.
+
+    ``valid[a, p, n]`` is True when ``a != p``, ``labels[a] == labels[p]`` and
+    ``labels[n] != labels[a]`` (so ``n`` differs from both ``a`` and ``p``).
+
+    Args:
+        labels: integer class labels (tensor, array or list).
+
+    Returns:
+        The boolean mask, on the device of ``labels`` when it is a tensor.
+
+    Shape:
+        ``labels``: ``(N,)`` -> ``(N, N, N)``.
+
+    Raises:
+        ValueError: ``labels`` is empty, not 1-D, or not integers.
+    """
+    labels = _check_labels(labels, None)
+    if labels.shape[0] == 0:
+        raise ValueError("labels is empty")
+    pos, neg = _label_masks(labels)  # (N, N) each
+    return pos[:, :, None] & neg[:, None, :]  # (N, N, N)
+
+
+def _check_dist(dist, labels) -> tuple[Tensor, Tensor]:
+    if not isinstance(dist, Tensor):
+        raise ValueError(f"dist must be a torch.Tensor, got {type(dist).__name__}")
+    if dist.ndim != 2 or dist.shape[0] != dist.shape[1]:
+        raise ValueError(f"dist must be a square (N, N) matrix, got shape {tuple(dist.shape)}")
+    if dist.shape[0] == 0:
+        raise ValueError("dist is empty")
+    if not dist.is_floating_point() or not bool(torch.isfinite(dist).all()):
+        raise ValueError("dist must be a finite floating-point matrix (no NaN or Inf)")
+    labels = _check_labels(labels, dist.shape[0], dist.device)
+    return dist.detach(), labels
+
+
+def _categories(dist: Tensor, labels: Tensor, margin: float) -> TripletCategories:
+    valid = triplet_masks(labels)  # (N, N, N)
+    d_ap = dist[:, :, None]  # (N, N, 1)
+    d_an = dist[:, None, :]  # (N, 1, N)
+    closer = d_an <= d_ap  # (N, N, N)
+    beyond = d_an > d_ap + margin  # (N, N, N)
+    return TripletCategories(
+        easy=valid & beyond,
+        semihard=valid & ~closer & ~beyond,
+        hard=valid & closer,
+    )
+
+
+def triplet_categories(dist: Tensor, labels, margin: float) -> TripletCategories:
+    """Split the valid triplets of a batch into easy, semi-hard and hard ones.
+
+    With ``m = margin``: easy ``d(a,n) > d(a,p) + m``; semi-hard ``d(a,p) < d(a,n) <= d(a,p) + m``;
+    hard ``d(a,n) <= d(a,p)``. A negative exactly as far as the positive is hard; one exactly on
+    the margin is semi-hard. The three masks are disjoint and together cover every valid triplet.
+
+    Args:
+        dist: pairwise distance matrix, ``dist[i, j] = d(x_i, x_j)`` (any distance).
+        labels: integer class labels.
+        margin: the triplet margin, >= 0.
+
+    Returns:
+        ``TripletCategories(easy, semihard, hard)``, boolean masks indexed ``[a, p, n]``.
+
+    Shape:
+        ``dist``: ``(N, N)``; ``labels``: ``(N,)`` -> three ``(N, N, N)`` masks.
+
+    Raises:
+        ValueError: ``dist`` not a finite square matrix, labels of the wrong length or not
+            integers, ``margin < 0``.
+
+    Reference:
+        Schroff et al. 2015, FaceNet, https://arxiv.org/abs/1503.03832.
+    """
+    dist, labels = _check_dist(dist, labels)
+    margin = _check_nonneg(margin, "margin")
+    return _categories(dist, labels, margin)
+
+
+def category_fractions(dist: Tensor, labels, margin: float) -> dict[str, float]:
+    """Fractions of easy, semi-hard and hard triplets among the valid triplets of a batch.
+
+    Args:
+        dist: pairwise distance matrix.
+        labels: integer class labels.
+        margin: the triplet margin, >= 0.
+
+    Returns:
+        ``{"easy": ..., "semihard": ..., "hard": ...}``; they sum to 1, or are all 0.0 when the
+        batch holds no valid triplet.
+
+    Shape:
+        ``dist``: ``(N, N)``; ``labels``: ``(N,)``.
+
+    Raises:
+        ValueError: as :func:`triplet_categories`.
+    """
+    cats = triplet_categories(dist, labels, margin)
+    counts = {name: int(mask.sum()) for name, mask in cats._asdict().items()}
+    total = sum(counts.values())
+    return {name: (c / total if total else 0.0) for name, c in counts.items()}
+
+
+def mine_triplets(
+    embeddings: Tensor,
+    labels,
+    margin: float = 0.2,
+    strategy: str = "semihard",
+    distance: str = "euclidean",
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Pick triplets from a labelled batch, as index tensors ``(a, p, n)``.
+
+    Strategies:
+
+    * ``"all"``: every valid triplet, easy ones included (pytorch-metric-learning's
+      ``TripletMarginMiner(type_of_triplets="all")`` is different: it drops the easy ones);
+    * ``"easy"``, ``"semihard"``, ``"hard"``: every valid triplet of that category (see
+      :func:`triplet_categories`; the same sets as pytorch-metric-learning's
+      ``TripletMarginMiner(type_of_triplets=...)`` with a non-normalised ``LpDistance``);
+    * ``"batch_hard"`` (Hermans et al. 2017): one triplet per anchor that has a positive and a
+      negative: its farthest positive and its closest negative.
+
+    Mining looks at distances only and carries no gradient; feed the indices to
+    :func:`cl_lessons.losses.triplet_loss` (``triplet_loss(x[a], x[p], x[n], margin)``). Triplets
+    come in lexicographic ``(a, p, n)`` order. The category strategies build ``(N, N, N)`` masks,
+    fine for lesson-sized batches (a few hundred).
+
+    Args:
+        embeddings: the batch.
+        labels: integer class labels.
+        margin: the margin that separates semi-hard from easy (FaceNet's 0.2 by default), >= 0.
+        strategy: one of ``"all"``, ``"easy"``, ``"semihard"``, ``"hard"``, ``"batch_hard"``.
+        distance: ``"euclidean"`` or ``"cosine"`` (``1 - cos``).
+
+    Returns:
+        Three ``long`` tensors of equal length ``T`` (possibly 0), on the embeddings' device.
+
+    Shape:
+        ``embeddings``: ``(N, D)``; ``labels``: ``(N,)`` -> ``(T,)``, ``(T,)``, ``(T,)``.
+
+    Raises:
+        ValueError: embeddings not ``(N, D)``, empty, NaN/Inf; bad labels; ``margin < 0``;
+            unknown ``strategy`` or ``distance``.
+
+    References:
+        Schroff et al. 2015, https://arxiv.org/abs/1503.03832;
+        Hermans et al. 2017, https://arxiv.org/abs/1703.07737.
+    """
+    embeddings = _check_embeddings(embeddings, "embeddings")
+    labels = _check_labels(labels, embeddings.shape[0], embeddings.device)
+    margin = _check_nonneg(margin, "margin")
+    _check_choice(strategy, "strategy", STRATEGIES)
+    _check_choice(distance, "distance", DISTANCES)
+    with torch.no_grad():
+        dist = _pairwise_distance(embeddings.detach(), distance)  # (N, N)
+        if strategy == "batch_hard":
+            pos, neg = _label_masks(labels)  # (N, N)
+            anchors = torch.nonzero(pos.any(1) & neg.any(1)).squeeze(1)  # (T,)
+            p = dist.masked_fill(~pos, -torch.inf).argmax(1)  # (N,) farthest positive
+            n = dist.masked_fill(~neg, torch.inf).argmin(1)  # (N,) closest negative
+            return anchors, p[anchors], n[anchors]
+        if strategy == "all":
+            mask = triplet_masks(labels)  # (N, N, N)
+        else:
+            mask = getattr(_categories(dist, labels, margin), strategy)  # (N, N, N)
+        a, p, n = torch.nonzero(mask, as_tuple=True)  # (T,) each
+        return a, p, n
