@@ -1,0 +1,695 @@
+"""Drive a real JupyterLab in headless Chromium: the shared code of the UI tests and benchmark.
+
+`LabServer` starts `jupyter lab` on a temporary copy of the notebooks, `launch_browser` starts
+Debian's Chromium through Playwright, `LabPage` is one JupyterLab tab, and `check_notebook` runs a
+notebook there and reports what a learner would see go wrong: tracebacks, cells that never ran,
+"Error displaying widget", sliders whose figure or readout does not follow the keyboard.
+`measure_latency` times a key press to the figure's change (benchmarks/ui_latency.py).
+
+DOM contract (ipywidgets 8 in JupyterLab 4):
+- a slider is `.widget-slider` (IntSlider, FloatSlider, SelectionSlider, range sliders); its
+  keyboard target is the noUiSlider handle `.noUi-handle` (`tabindex=0`, `aria-valuenow`), its
+  readout `.widget-readout`;
+- the figure next to a slider is every `img` (ipywidgets.Image) and `canvas` (ipympl) inside the
+  nearest enclosing element, up to the cell (`.jp-Cell`), that holds one; when none exists up to
+  the cell, the text of the cell's outputs outside the slider stands in for the figure;
+- a slider inside an element with the CSS class `cl-retrain` (`widget.add_class("cl-retrain")`)
+  retrains a model: it gets a longer wait and no latency target.
+Errors come from the notebook model (outputs of type "error", cells without an execution count)
+and from the DOM ("Error displaying widget", ipywidgets 8's `.jupyter-widgets-error-widget`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CHROMIUM = Path(os.environ.get("CL_UI_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOT_DIR = Path(os.environ.get("CL_UI_SCREENSHOTS", ROOT / "artifacts" / "ui-screenshots"))
+RETRAIN_CLASS = "cl-retrain"
+# Generous: in fast mode a lesson takes up to ~2 minutes on a busy 2-core CPU.
+RUN_TIMEOUT_S = float(os.environ.get("CL_UI_RUN_TIMEOUT", "300"))
+FIGURE_TIMEOUT_S = 20.0
+RETRAIN_TIMEOUT_S = 120.0
+VIEWPORT = {"width": 1280, "height": 900}
+
+# Lab settings for the test server: keep every cell in the DOM, never write the notebooks,
+# no news pop-up over the screenshots, no kernel dialog on close.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/apputils-extension/notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def in_ci() -> bool:
+    """True when the environment variable CI is "true" (then a missing browser is an error)."""
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def browser_missing_reason() -> str | None:
+    """Why the UI layer cannot run here, or None when Playwright and Chromium are both present."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the Python package playwright is not installed (pip install -e '.[dev]')"
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CL_UI_CHROMIUM)"
+    return None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LabServer:
+    """`jupyter lab` on 127.0.0.1 serving a temporary copy of the notebooks.
+
+    The server root holds `notebooks/` (a copy of the repository's), `assets/` and `ui_fixtures/`
+    (tests/ui/fixtures), so nothing the browser does can change a file of the repository. Config,
+    data, runtime, settings and workspace directories are temporary too; the kernel runs in fast
+    mode (CL_LESSONS_FAST=1).
+
+    Args:
+        workdir: an empty temporary directory the server may own.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = Path(workdir)
+        self.root = self.workdir / "root"
+        self.port = free_port()
+        self.token = os.urandom(16).hex()
+        self.log_path = self.workdir / "jupyter-lab.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str = "lab") -> str:
+        """Browser URL of a JupyterLab path, with the token."""
+        sep = "&" if "?" in path else "?"
+        return f"{self.base_url}/{path}{sep}token={self.token}"
+
+    def _prepare(self) -> None:
+        self.root.mkdir(parents=True)
+        shutil.copytree(ROOT / "notebooks", self.root / "notebooks")
+        if (ROOT / "assets").is_dir():
+            shutil.copytree(ROOT / "assets", self.root / "assets")
+        shutil.copytree(FIXTURES, self.root / "ui_fixtures")
+        settings = self.workdir / "settings"
+        for name, values in LAB_SETTINGS.items():
+            path = settings / f"{name}.jupyterlab-settings"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
+        for sub in ("config", "data", "runtime", "workspaces"):
+            (self.workdir / sub).mkdir()
+
+    def start(self, timeout: float = 90.0) -> None:
+        """Start the server and wait until /api/status answers with the token.
+
+        Raises:
+            RuntimeError: the server exited or did not answer within `timeout` seconds; the
+                message holds the end of its log.
+        """
+        self._prepare()
+        jupyter = Path(sys.executable).parent / "jupyter"
+        cmd = [
+            str(jupyter if jupyter.exists() else "jupyter"),
+            "lab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            f"--LabApp.user_settings_dir={self.workdir / 'settings'}",
+            f"--LabApp.workspaces_dir={self.workdir / 'workspaces'}",
+            # window.jupyterapp: the test runs JupyterLab's own commands (Run All, open, close).
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        env = dict(os.environ)
+        env.update(
+            CL_LESSONS_FAST="1",
+            JUPYTER_CONFIG_DIR=str(self.workdir / "config"),
+            JUPYTER_DATA_DIR=str(self.workdir / "data"),
+            JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),
+            JUPYTERLAB_WORKSPACES_DIR=str(self.workdir / "workspaces"),
+            JUPYTER_PLATFORM_DIRS="1",
+            PYDEVD_DISABLE_FILE_VALIDATION="1",
+        )
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"jupyter lab exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                self.api("GET", "api/status")
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def api(self, method: str, path: str) -> Any:
+        """Call the REST API with the token; returns the decoded JSON (None for no content)."""
+        request = urllib.request.Request(
+            f"{self.base_url}/{path}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def shutdown_sessions(self) -> None:
+        """Shut down every kernel session (one notebook runs at a time), freeing CPU and memory."""
+        for session in self.api("GET", "api/sessions"):
+            self.api("DELETE", f"api/sessions/{session['id']}")
+        for kernel in self.api("GET", "api/kernels"):
+            self.api("DELETE", f"api/kernels/{kernel['id']}")
+
+    def stop(self) -> None:
+        """Terminate the server (it shuts its kernels down), then kill its process group."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
+
+
+@contextmanager
+def running_lab(workdir: Path) -> Iterator[LabServer]:
+    """A started LabServer that is stopped on exit, whatever happened inside."""
+    server = LabServer(workdir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def launch_browser(playwright: Any) -> Any:
+    """Start headless Chromium (Debian's, not Playwright's download) and return the Browser."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
+
+
+# ---------------------------------------------------------------------------- in-page helpers
+# The notebook being checked is window.__clNotebook; its node carries data-cl-ui="current".
+
+_JS_HELPERS = r"""
+window.__clUI = {
+  notebook() { return document.querySelector('[data-cl-ui="current"]'); },
+  sliders() {
+    const node = this.notebook();
+    return node ? [...node.querySelectorAll('.widget-slider')] : [];
+  },
+  handle(slider) { return slider.querySelector('.noUi-handle'); },
+  figures(slider) {
+    const stop = slider.closest('.jp-Cell');
+    for (let el = slider.parentElement; el && el !== stop; el = el.parentElement) {
+      const found = [...el.querySelectorAll('img, canvas')].filter(f => !slider.contains(f));
+      if (found.length) return { scope: el, figures: found };
+    }
+    return { scope: stop ? stop.querySelector('.jp-OutputArea') : null, figures: [] };
+  },
+  kind(slider) {
+    const { figures } = this.figures(slider);
+    if (!figures.length) return 'text';
+    return figures.some(f => f.tagName === 'CANVAS') ? 'canvas' : 'img';
+  },
+  signature(slider) {
+    const { scope, figures } = this.figures(slider);
+    if (figures.length) {
+      return figures.map(f => {
+        if (f.tagName === 'IMG') return f.src;
+        try { return f.width + 'x' + f.height + ':' + f.toDataURL(); }
+        catch (e) { return 'tainted:' + f.width + 'x' + f.height; }
+      }).join('|');
+    }
+    if (!scope) return '';
+    const parts = [];
+    const walker = document.createTreeWalker(scope, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      if (!slider.contains(walker.currentNode)) parts.push(walker.currentNode.data);
+    }
+    return parts.join('');
+  },
+  readout(slider) {
+    const el = slider.querySelector('.widget-readout');
+    if (!el || getComputedStyle(el).display === 'none') return null;
+    return el.textContent.trim();
+  },
+  describe(slider, i) {
+    const label = slider.querySelector('.widget-label');
+    const handle = this.handle(slider);
+    return {
+      index: i,
+      label: label ? label.textContent.trim() : '',
+      retrain: !!slider.closest('.cl-retrain'),
+      disabled: !handle || handle.hasAttribute('disabled') ||
+        !!slider.querySelector('.noUi-target[disabled]'),
+      kind: this.kind(slider),
+      readout: this.readout(slider),
+      value: handle ? handle.getAttribute('aria-valuenow') : null,
+      signature: this.signature(slider),
+    };
+  },
+  state(i) { return this.describe(this.sliders()[i], i); },
+  // Latency: stamp the key press in the page, then poll the figure every animation frame.
+  watch(i) {
+    const slider = this.sliders()[i];
+    const before = this.signature(slider);
+    const result = { before, t0: null, ms: null };
+    window.__clWatch = result;
+    this.handle(slider).addEventListener('keydown', () => {
+      if (result.t0 === null) result.t0 = performance.now();
+    }, { capture: true, once: true });
+    const tick = () => {
+      if (result.t0 !== null && this.signature(slider) !== before) {
+        result.ms = performance.now() - result.t0;
+        return;
+      }
+      if (window.__clWatch === result) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  },
+};
+"""
+
+
+@dataclass
+class SliderResult:
+    """What happened when one slider was moved with the keyboard."""
+
+    index: int
+    label: str
+    kind: str  # "img", "canvas" or "text": what stands in for the figure
+    retrain: bool
+    figure_changed: bool = False
+    readout_before: str | None = None
+    readout_after: str | None = None
+    seconds: float = 0.0
+    skipped: str | None = None
+
+    @property
+    def readout_ok(self) -> bool:
+        """The readout follows the handle (or the slider has no visible readout)."""
+        return self.readout_before is None or self.readout_after != self.readout_before
+
+    def problem(self) -> str | None:
+        if self.skipped:
+            return None
+        name = f"slider {self.index} ({self.label or 'no label'}, figure: {self.kind})"
+        if not self.figure_changed:
+            return f"{name}: the figure did not change after the key presses"
+        if not self.readout_ok:
+            return f"{name}: the readout still shows {self.readout_before!r}"
+        return None
+
+
+@dataclass
+class NotebookReport:
+    """Everything `check_notebook` saw in one notebook."""
+
+    path: str
+    run_seconds: float = 0.0
+    run_finished: bool = False
+    errors: list[str] = field(default_factory=list)
+    unexecuted: list[int] = field(default_factory=list)
+    widget_errors: list[str] = field(default_factory=list)
+    sliders: list[SliderResult] = field(default_factory=list)
+    screenshot: Path | None = None
+
+    def problems(self) -> list[str]:
+        """Human-readable failures; empty when the notebook works in the browser."""
+        out = []
+        if not self.run_finished:
+            out.append(f"Run All did not finish within the timeout ({self.run_seconds:.0f} s)")
+        out += [f"error output: {e}" for e in self.errors]
+        if self.unexecuted:
+            out.append(f"code cells never executed: {self.unexecuted}")
+        out += [f"widget error: {e}" for e in self.widget_errors]
+        out += [p for s in self.sliders if (p := s.problem())]
+        return out
+
+
+class LabPage:
+    """One JupyterLab browser tab that opens, runs and closes notebooks one at a time."""
+
+    def __init__(self, browser: Any, server: LabServer) -> None:
+        self.server = server
+        self.context = browser.new_context(viewport=VIEWPORT)
+        self.page = self.context.new_page()
+        self.load()
+
+    def load(self) -> None:
+        """(Re)load JupyterLab with an empty workspace."""
+        self.page.goto(self.server.url("lab?reset"))
+        self.page.wait_for_function("window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
+        self.page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+        self.js("window.jupyterapp.shell.collapseLeft()")  # more notebook in the screenshots
+
+    def close(self) -> None:
+        self.context.close()
+
+    def js(self, expression: str, arg: Any = None) -> Any:
+        return self.page.evaluate(expression, arg)
+
+    def open(self, path: str, timeout: float = 120.0) -> None:
+        """Open a notebook (server-relative path) and wait for its kernel, accepting the
+        "Select Kernel" dialog if JupyterLab shows one."""
+        self.js(
+            """path => {
+              window.__clNotebook = undefined;
+              window.__clOpenError = undefined;
+              window.jupyterapp.commands.execute('docmanager:open', { path }).then(
+                w => { window.__clNotebook = w; w.node.setAttribute('data-cl-ui', 'current'); },
+                e => { window.__clOpenError = String(e); });
+            }""",
+            path,
+        )
+        self.js(_JS_HELPERS)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if error := self.js("window.__clOpenError"):
+                raise RuntimeError(f"could not open {path}: {error}")
+            accept = self.page.query_selector(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
+            if accept is not None:
+                accept.click()
+            if self.js(
+                "!!(window.__clNotebook && window.__clNotebook.context.isReady &&"
+                " window.__clNotebook.sessionContext.isReady &&"
+                " window.__clNotebook.sessionContext.session?.kernel?.status === 'idle')"
+            ):
+                self.js("window.jupyterapp.shell.activateById(window.__clNotebook.id)")
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"{path}: no idle kernel within {timeout:.0f} s")
+
+    def run_all(self, timeout: float) -> tuple[bool, float]:
+        """Run All Cells through JupyterLab's command; returns (finished, seconds).
+
+        The command's promise settles when the last cell has run or the first one failed.
+        """
+        start = time.monotonic()
+        self.js(
+            """() => {
+              window.__clRun = undefined;
+              if (window.jupyterapp.shell.currentWidget !== window.__clNotebook)
+                throw new Error('the notebook under test is not the current widget');
+              window.jupyterapp.commands.execute('notebook:run-all-cells').then(
+                r => { window.__clRun = String(r); }, e => { window.__clRun = 'error ' + e; });
+            }"""
+        )
+        try:
+            self.page.wait_for_function(
+                "window.__clRun !== undefined", timeout=timeout * 1000, polling=250
+            )
+        except Exception:  # Playwright's TimeoutError
+            return False, time.monotonic() - start
+        self.wait_kernel_idle(timeout=30)
+        return True, time.monotonic() - start
+
+    def wait_kernel_idle(self, timeout: float) -> None:
+        self.page.wait_for_function(
+            "window.__clNotebook.sessionContext.session?.kernel?.status === 'idle'",
+            timeout=timeout * 1000,
+            polling=100,
+        )
+
+    def wait_widgets_rendered(self, timeout: float = 15.0) -> None:
+        """Wait until the number of rendered widget views stops growing (views render async)."""
+        count, stable_since = -1, time.monotonic()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = self.js(
+                "window.__clUI.notebook().querySelectorAll('.jupyter-widgets, canvas, img').length"
+            )
+            if now != count:
+                count, stable_since = now, time.monotonic()
+            elif time.monotonic() - stable_since > 1.0:
+                return
+            time.sleep(0.2)
+
+    def model_problems(self) -> tuple[list[str], list[int]]:
+        """Error outputs ("ename: evalue" with the cell number) and code cells never executed."""
+        found = self.js(
+            """() => {
+              const cells = window.__clNotebook.content.model.cells;
+              const errors = [], unexecuted = [];
+              for (let i = 0; i < cells.length; i++) {
+                const cell = cells.get(i);
+                if (cell.type !== 'code') continue;
+                if (cell.executionCount === null) unexecuted.push(i);
+                for (let j = 0; j < cell.outputs.length; j++) {
+                  const out = cell.outputs.get(j).toJSON();
+                  if (out.output_type === 'error')
+                    errors.push(`cell ${i}: ${out.ename}: ${out.evalue}`);
+                }
+              }
+              return { errors, unexecuted };
+            }"""
+        )
+        return found["errors"], found["unexecuted"]
+
+    def widget_errors(self) -> list[str]:
+        """Outputs that show "Error displaying widget" or ipywidgets' error view
+        (`.jupyter-widgets-error-widget`), with the error message the view reveals on click."""
+        return self.js(
+            """() => {
+              const node = window.__clUI.notebook();
+              const hits = [];
+              node.querySelectorAll('.jp-OutputArea-output').forEach(out => {
+                // ipywidgets 8 shows a failed view as an error icon; a click reveals the message.
+                out.querySelectorAll('.jupyter-widgets-error-widget').forEach(e => e.click());
+                const text = out.innerText;
+                if (text.includes('Error displaying widget') ||
+                    out.querySelector('.jupyter-widgets-error-widget, .widget-error'))
+                  hits.push(text.replace(/\\s+/g, ' ').trim().slice(0, 300));
+              });
+              return hits;
+            }"""
+        )
+
+    def slider_states(self) -> list[dict[str, Any]]:
+        return self.js("window.__clUI.sliders().map((s, i) => window.__clUI.describe(s, i))")
+
+    def state(self, index: int) -> dict[str, Any]:
+        return self.js("i => window.__clUI.state(i)", index)
+
+    def focus_handle(self, index: int) -> Any:
+        handle = self.page.evaluate_handle(
+            "i => window.__clUI.handle(window.__clUI.sliders()[i])", index
+        ).as_element()
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        return handle
+
+    def settle(self, index: int, timeout: float, quiet: float = 0.5) -> None:
+        """Wait for an idle kernel and a figure that has not changed for `quiet` seconds."""
+        deadline = time.monotonic() + timeout
+        self.wait_kernel_idle(timeout=timeout)
+        last, since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            sig = self.state(index)["signature"]
+            if sig != last:
+                last, since = sig, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+            time.sleep(0.1)
+
+    def press(self, index: int, key: str, times: int = 1) -> None:
+        self.focus_handle(index)
+        for _ in range(times):
+            self.page.keyboard.press(key)
+
+    def exercise_slider(self, index: int, timeout: float, presses: int = 3) -> SliderResult:
+        """Move one slider with the keyboard and report whether its figure and readout followed.
+
+        ArrowRight is pressed `presses` times; a slider already at its maximum gets ArrowLeft.
+        """
+        before = self.state(index)
+        result = SliderResult(
+            index=index,
+            label=before["label"],
+            kind=before["kind"],
+            retrain=before["retrain"],
+            readout_before=before["readout"],
+        )
+        if before["disabled"]:
+            result.skipped = "disabled"
+            return result
+        start = time.monotonic()
+        self.press(index, "ArrowRight", presses)
+        if self.state(index)["value"] == before["value"]:
+            self.press(index, "ArrowLeft", presses)
+        try:
+            self.page.wait_for_function(
+                "([i, sig]) => window.__clUI.state(i).signature !== sig",
+                arg=[index, before["signature"]],
+                timeout=timeout * 1000,
+                polling=50,
+            )
+            result.figure_changed = True
+        except Exception:  # Playwright's TimeoutError: reported as a problem, not raised
+            result.figure_changed = False
+        result.seconds = time.monotonic() - start
+        # Let every pending redraw land, so the next slider starts from a still figure.
+        self.settle(index, timeout=timeout)
+        result.readout_after = self.state(index)["readout"]
+        return result
+
+    def screenshot(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.js(
+            """() => {
+              const first = window.__clUI.sliders()[0];
+              const node = first ? first.closest('.jp-Cell') : window.__clUI.notebook();
+              if (node) node.scrollIntoView({ block: 'start' });
+            }"""
+        )
+        self.page.screenshot(path=str(path))
+        return path
+
+    def close_notebook(self) -> None:
+        """Close the notebook without saving (the model is marked clean first), then shut down
+        its kernel through the REST API."""
+        try:
+            self.js(
+                """() => {
+                  const w = window.__clNotebook;
+                  if (w && !w.isDisposed) { w.context.model.dirty = false; w.dispose(); }
+                  window.__clNotebook = undefined;
+                }"""
+            )
+        finally:
+            self.server.shutdown_sessions()
+
+
+def check_notebook(
+    lab: LabPage,
+    path: str,
+    screenshot: Path | None = None,
+    run_timeout: float = RUN_TIMEOUT_S,
+    figure_timeout: float = FIGURE_TIMEOUT_S,
+    retrain_timeout: float = RETRAIN_TIMEOUT_S,
+) -> NotebookReport:
+    """Open `path` in a fresh kernel, Run All, and check it the way a learner would see it.
+
+    Args:
+        lab: the browser tab.
+        path: notebook path relative to the server root, e.g. "notebooks/00_welcome.ipynb".
+        screenshot: where to save a screenshot of the notebook (None: no screenshot).
+        run_timeout: seconds allowed for Run All.
+        figure_timeout: seconds a slider's figure may take to change.
+        retrain_timeout: the same for sliders marked `cl-retrain`.
+
+    Returns:
+        The report; `report.problems()` is empty when everything works. The notebook is closed
+        unsaved and its kernel shut down, whatever happened.
+    """
+    report = NotebookReport(path=path)
+    failed = True
+    try:
+        lab.open(path)
+        report.run_finished, report.run_seconds = lab.run_all(run_timeout)
+        lab.wait_widgets_rendered()
+        report.errors, report.unexecuted = lab.model_problems()
+        report.widget_errors = lab.widget_errors()
+        if report.run_finished:
+            for state in lab.slider_states():
+                timeout = retrain_timeout if state["retrain"] else figure_timeout
+                report.sliders.append(lab.exercise_slider(state["index"], timeout))
+        if screenshot is not None:
+            report.screenshot = lab.screenshot(screenshot)
+        failed = False
+    finally:
+        lab.close_notebook()
+        if failed:  # an exception escaped: start the next notebook from a fresh page
+            lab.load()
+    return report
+
+
+def measure_latency(lab: LabPage, index: int, presses: int, timeout: float) -> list[float]:
+    """Milliseconds from a key press on slider `index` to its figure's change, per press.
+
+    The time is taken inside the page (performance.now() at keydown, then a check of the figure
+    every animation frame), so Playwright's round trips are not counted. Presses alternate
+    direction, so the slider stays inside its range; each waits for the figure to settle.
+    """
+    times = []
+    for n in range(presses):
+        key = "ArrowRight" if n % 2 == 0 else "ArrowLeft"
+        lab.focus_handle(index)
+        value = lab.state(index)["value"]
+        lab.js("i => window.__clUI.watch(i)", index)
+        lab.page.keyboard.press(key)
+        if lab.state(index)["value"] == value:  # at an end of the range: go the other way
+            lab.js("i => window.__clUI.watch(i)", index)
+            lab.page.keyboard.press("ArrowLeft" if key == "ArrowRight" else "ArrowRight")
+        lab.page.wait_for_function(
+            "window.__clWatch.ms !== null", timeout=timeout * 1000, polling=50
+        )
+        times.append(lab.js("window.__clWatch.ms"))
+        lab.settle(index, timeout=timeout)
+    return times
+
+
+def summarize(times: list[float]) -> tuple[float, float]:
+    """Median and 90th percentile (nearest rank) of a list of latencies."""
+    ordered = sorted(times)
+    return statistics.median(ordered), ordered[math.ceil(0.9 * len(ordered)) - 1]

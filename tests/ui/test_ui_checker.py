@@ -1,0 +1,55 @@
+"""The UI checker must be able to fail: run it on deliberately broken fixture notebooks.
+
+tests/ui/fixtures/ is served as ui_fixtures/. broken_widget.ipynb holds a working app (control),
+an app whose callback raises, one whose slider is not wired to its figure, and a widget that
+cannot be displayed; error_cell.ipynb raises in a cell; ipympl_app.ipynb is a working canvas
+app with a `cl-retrain` slider.
+"""
+
+from __future__ import annotations
+
+import pytest
+from labdriver import LabPage, check_notebook
+
+# Broken sliders are expected to time out: keep that wait short here.
+FIGURE_TIMEOUT_S = 4.0
+
+
+@pytest.mark.ui
+def test_checker_fails_on_broken_widgets(lab: LabPage) -> None:
+    report = check_notebook(lab, "ui_fixtures/broken_widget.ipynb", figure_timeout=FIGURE_TIMEOUT_S)
+    by_label = {s.label: s for s in report.sliders}
+    assert sorted(by_label) == ["raises", "unwired", "working"]
+    assert by_label["working"].problem() is None
+    assert by_label["working"].readout_after == "4"  # 1 + three ArrowRight presses
+    for label in ("raises", "unwired"):
+        slider = by_label[label]
+        assert slider.kind == "img"
+        assert not slider.figure_changed
+        assert slider.readout_after == "4"  # the front end moved: only the figure is stuck
+        assert "did not change" in slider.problem()
+    assert len(report.widget_errors) == 1, report.widget_errors
+    print(report.widget_errors)
+    problems = report.problems()
+    assert len(problems) == 3, problems
+    assert report.errors == [] and report.unexecuted == []
+
+
+@pytest.mark.ui
+def test_checker_fails_on_traceback(lab: LabPage) -> None:
+    report = check_notebook(lab, "ui_fixtures/error_cell.ipynb", figure_timeout=FIGURE_TIMEOUT_S)
+    assert report.run_finished
+    assert report.errors == ["cell 2: ValueError: deliberate failure for the UI checker"]
+    assert report.unexecuted == [3]  # the cell after the failure never ran
+    assert len(report.problems()) == 2
+
+
+@pytest.mark.ui
+def test_checker_sees_canvas_figures(lab: LabPage) -> None:
+    report = check_notebook(lab, "ui_fixtures/ipympl_app.ipynb")
+    assert report.problems() == []
+    kinds = [(s.label, s.kind, s.retrain, s.figure_changed) for s in report.sliders]
+    assert kinds == [
+        ("frequency", "canvas", False, True),
+        ("phase", "canvas", True, True),
+    ]
