@@ -82,7 +82,8 @@ class History:
 
     Attributes:
         loss: mean training loss of each completed epoch.
-        epoch_time: wall-clock seconds of each completed epoch (training and evaluation).
+        epoch_time: wall-clock seconds of the training steps of each completed epoch.
+        eval_time: wall-clock seconds of each evaluation (one per entry of ``metrics``).
         batch_loss: the loss of every optimisation step, including a partial last epoch.
         metrics: one dict per evaluation, ``{"epoch": e, **eval_fn(model)}``.
         interrupted: training was stopped by ``KeyboardInterrupt`` (the kernel's stop button).
@@ -93,6 +94,7 @@ class History:
 
     loss: list[float] = field(default_factory=list)
     epoch_time: list[float] = field(default_factory=list)
+    eval_time: list[float] = field(default_factory=list)
     batch_loss: list[float] = field(default_factory=list)
     metrics: list[dict[str, float]] = field(default_factory=list)
     interrupted: bool = False
@@ -107,7 +109,7 @@ class History:
 
     @property
     def train_seconds(self) -> float:
-        """Total wall-clock seconds of the completed epochs."""
+        """Total wall-clock seconds of training steps (evaluations excluded)."""
         return float(sum(self.epoch_time))
 
     @property
@@ -132,6 +134,7 @@ class History:
         return {
             "loss": list(self.loss),
             "epoch_time": list(self.epoch_time),
+            "eval_time": list(self.eval_time),
             "batch_loss": list(self.batch_loss),
             "metrics": [dict(m) for m in self.metrics],
             "interrupted": self.interrupted,
@@ -692,12 +695,15 @@ def fit(
             if count == 0:
                 raise ValueError("data yielded no batch in an epoch (is it an exhausted iterator?)")
             history.loss.append(total_loss / count)
+            history.epoch_time.append(time.perf_counter() - t0)
             if eval_fn is not None and (
                 (epoch - first_epoch + 1) % eval_every == 0 or epoch == first_epoch + epochs - 1
             ):
                 model.eval()
+                t_eval = time.perf_counter()
                 with torch.no_grad():
                     result = eval_fn(model)
+                history.eval_time.append(time.perf_counter() - t_eval)
                 if not isinstance(result, dict):
                     raise ValueError(f"eval_fn must return a dict, got {type(result).__name__}")
                 history.metrics.append({"epoch": epoch, **{k: float(v) for k, v in result.items()}})
@@ -707,7 +713,6 @@ def fit(
                         loss=f"{history.loss[-1]:.4f}",
                         **{k: f"{float(v):.3f}" for k, v in result.items()},
                     )
-            history.epoch_time.append(time.perf_counter() - t0)
             stop = False
             for cb in callbacks:
                 stop = bool(cb(epoch, history, model)) or stop

@@ -302,8 +302,27 @@ def test_callbacks_and_evaluation_schedule():
     _, hist2 = run(epochs=4, eval_fn=lambda m: {"a": 1.0}, eval_every=3)
     assert [m["epoch"] for m in hist2.metrics] == [3, 4]  # the last epoch is always evaluated
     assert hist2.metric("a") == ([3, 4], [1.0, 1.0])
-    with pytest.raises(KeyError, match="known"):
-        hist2.metric("b")
+    assert len(hist2.eval_time) == 2 and len(hist2.epoch_time) == 4
+
+
+def test_evaluation_time_is_kept_apart_from_training_time(monkeypatch):
+    import cl_lessons.training as training
+
+    clock = {"now": 0.0}
+
+    def fake_perf_counter():
+        clock["now"] += 1.0  # every reading advances one "second"
+        return clock["now"]
+
+    def slow_eval(model):
+        clock["now"] += 100.0  # an evaluation "takes" 100 seconds
+        return {"x": 0.0}
+
+    monkeypatch.setattr(training.time, "perf_counter", fake_perf_counter)
+    _, hist = run(epochs=2, eval_fn=slow_eval)
+    assert all(t >= 100 for t in hist.eval_time) and len(hist.eval_time) == 2
+    assert all(t < 100 for t in hist.epoch_time) and len(hist.epoch_time) == 2
+    assert hist.train_seconds == sum(hist.epoch_time)
 
 
 def test_fit_continues_a_history():
