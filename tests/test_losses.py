@@ -314,6 +314,14 @@ def test_info_nce_hand_values():
     assert L.info_nce(z, z, temperature=1.0).item() == pytest.approx(math.log(1 + 2 / math.e))
 
 
+def test_info_nce_refuses_double_backward_instead_of_lying():
+    z1 = randn(4, 3, requires_grad=True)
+    (g,) = torch.autograd.grad(L.info_nce(z1, randn(4, 3, seed=1)), z1)  # first order works
+    assert torch.isfinite(g).all()
+    with pytest.raises(RuntimeError, match="second derivative"):
+        torch.autograd.grad(L.info_nce(z1, randn(4, 3, seed=1)), z1, create_graph=True)
+
+
 def test_info_nce_is_scale_invariant_and_symmetric():
     z1, z2 = randn(8, 4, seed=1), randn(8, 4, seed=2)
     base = L.info_nce(z1, z2, 0.2)
