@@ -887,7 +887,8 @@ def embed_dataset(
         model: an encoder or a model with ``.embed``.
         X: inputs (tensor or NumPy array; float64 becomes float32).
         batch_size: rows per forward pass (bounds the memory used).
-        device: where to run; ``None`` uses the device of the model's parameters.
+        device: where to run (the model is moved there); ``None`` uses the device of the
+            model's parameters.
 
     Returns:
         The embeddings as a float CPU tensor.
