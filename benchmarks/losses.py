@@ -219,7 +219,15 @@ def bench_big(n: int, d: int) -> None:
     gib = (2 * n) ** 2 * 4 / 2**30
     print(f"\n[3] info_nce at N={n} pairs, D={d} (one 2N x 2N float32 matrix = {gib:.2f} GiB)")
     out = subprocess.run(
-        [sys.executable, __file__, "--_big", str(n), str(d)],
+        [
+            sys.executable,
+            __file__,
+            "--_big",
+            str(n),
+            str(d),
+            "--threads",
+            str(torch.get_num_threads()),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -298,8 +306,13 @@ def bench_loops(n: int, d: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
     parser.add_argument("--_big", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args._big:
         big_child(*args._big)
         return

@@ -308,40 +308,42 @@ def _batch_hard(dist: Tensor, pos: Tensor, neg: Tensor, margin: float) -> Tensor
     valid = pos.any(1) & neg.any(1)  # (N,)
     if not bool(valid.any()):
         return _zero_loss(dist)
-    d, p, q = dist[valid], pos[valid], neg[valid]  # (V, N)
-    hardest_pos = d.masked_fill(~p, -math.inf).amax(1)  # (V,)
-    hardest_neg = d.masked_fill(~q, math.inf).amin(1)  # (V,)
-    return F.relu(hardest_pos - hardest_neg + margin).mean()
+    hardest_pos = dist.masked_fill(~pos, -math.inf).amax(1)  # (N,), -inf without a positive
+    hardest_neg = dist.masked_fill(~neg, math.inf).amin(1)  # (N,), +inf without a negative
+    return F.relu(hardest_pos[valid] - hardest_neg[valid] + margin).mean()
 
 
-def _semihard_negatives(dist: Tensor, neg: Tensor) -> tuple[Tensor, Tensor]:
-    """For every pair (a, p): index of the FaceNet / TF-Addons semi-hard negative.
+def _semihard_negatives(dist: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The FaceNet / TF-Addons semi-hard negative of every positive pair ``(a, p)``.
 
     The negative with the smallest ``d(a, n)`` among those with ``d(a, n) > d(a, p)``; when there
-    is none, the negative with the largest ``d(a, n)``. Sorting each anchor's negatives once and a
-    binary search per pair make this ``O(N^2 log N)`` instead of ``O(N^3)``.
+    is none, the negative with the largest ``d(a, n)``. Only positive pairs are visited (``N (K-1)``
+    of them in a P x K batch, not ``N^2``), in chunks of at most ``_CHUNK_ELEMENTS`` (pair,
+    negative) entries. Pairs whose anchor has no negative are dropped.
 
     Returns:
-        ``(index (N, N) long, has_negative (N,) bool)``.
+        ``(a, p, n)``: long index tensors, one entry per kept positive pair.
     """
     d = dist.detach()
-    keys = d.masked_fill(~neg, math.inf)  # (N, N): non-negatives sort last
-    sorted_d, order = keys.sort(1)  # (N, N)
-    num_neg = neg.sum(1)  # (N,)
-    k = torch.searchsorted(sorted_d, d.contiguous(), right=True)  # (N, N) first d(a,n) > d(a,p)
-    last = (num_neg - 1).clamp_min(0)[:, None].expand_as(k)  # (N, N): farthest negative
-    k = torch.where(k < num_neg[:, None], k, last)
-    return order.gather(1, k), num_neg > 0
+    a_idx, p_idx = torch.nonzero(pos & neg.any(1, keepdim=True), as_tuple=True)  # (P,) each
+    d_neg = d.masked_fill(~neg, math.inf)  # (N, N): distances to negatives only
+    farthest = d.masked_fill(~neg, -math.inf).argmax(1)  # (N,) fallback, one per anchor
+    n_idx = torch.empty_like(a_idx)
+    chunk = max(1, _CHUNK_ELEMENTS // d.shape[0])
+    for s in range(0, a_idx.shape[0], chunk):
+        a, p = a_idx[s : s + chunk], p_idx[s : s + chunk]
+        rows = d_neg[a]  # (c, N) distances from each pair's anchor to its negatives
+        beyond = torch.where(rows > d[a, p][:, None], rows, math.inf)  # (c, N) d(a,n) > d(a,p)
+        closest, idx = beyond.min(1)  # (c,): the nearest negative beyond the positive
+        n_idx[s : s + chunk] = torch.where(closest < math.inf, idx, farthest[a])
+    return a_idx, p_idx, n_idx
 
 
 def _batch_semihard(dist: Tensor, pos: Tensor, neg: Tensor, margin: float) -> Tensor:
-    idx, has_neg = _semihard_negatives(dist, neg)  # (N, N), (N,)
-    pairs = pos & has_neg[:, None]  # (N, N) positive pairs whose anchor has a negative
-    if not bool(pairs.any()):
+    a, p, n = _semihard_negatives(dist, pos, neg)  # (P,) each
+    if a.shape[0] == 0:
         return _zero_loss(dist)
-    d_an = dist.gather(1, idx)  # (N, N): d(a, semi-hard negative of (a, p))
-    hinge = F.relu(dist - d_an + margin)  # (N, N)
-    return hinge[pairs].mean()
+    return F.relu(dist[a, p] - dist[a, n] + margin).mean()
 
 
 def batch_triplet_loss(
