@@ -579,6 +579,10 @@ class PKSampler:
         order = torch.argsort(inverse, stable=True)
         self._members = list(torch.split(order, counts.tolist()))  # indices of each class
         if isinstance(generator, torch.Generator):
+            if generator.device.type != "cpu":
+                raise ValueError(
+                    f"generator must be a CPU generator, got one on {generator.device}"
+                )
             self._gen = generator
         elif generator is None:
             self._gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, ()).item()))
@@ -630,7 +634,8 @@ def random_affine(
     Each image gets its own uniform shift in ``[-max_shift, max_shift]`` (a fraction of the image
     side) on both axes, rotation in ``[-max_rotation_deg, max_rotation_deg]`` degrees and scale in
     ``scale_range`` (``> 1`` zooms in, i.e. a random crop). Bilinear sampling; pixels from outside
-    the image are 0 (black) with ``padding_mode="zeros"``.
+    the image are 0 (black) with ``padding_mode="zeros"``. Rotations are exact for square images
+    (``affine_grid`` works in coordinates normalised per axis).
 
     Args:
         images: batch of images, values in [0, 1].
@@ -983,12 +988,15 @@ _FACE_RANGES = torch.tensor(
 
 def _soft_ellipse(u: Tensor, v: Tensor, a: Tensor, b: Tensor, soft: float) -> Tensor:
     """Soft mask (1 inside, 0 outside) of the axis-aligned ellipse with half-axes ``a``, ``b``."""
-    r = torch.sqrt((u / a) ** 2 + (v / b) ** 2 + 1e-12)
-    return torch.sigmoid((1 - r) * torch.minimum(a, b) / soft)
+    k = torch.minimum(a, b) / soft  # (N, 1, 1) edge sharpness
+    r = torch.hypot(u / a, v / b)  # (N, H, W) elliptic radius, 1 on the rim
+    return torch.sigmoid_(r.mul_(-k).add_(k))
 
 
 def _paint(img: Tensor, mask: Tensor, value) -> Tensor:
-    return img + mask * (value - img)
+    """Blend ``value`` over ``img`` with weight ``mask`` (one fused op)."""
+    value = torch.as_tensor(value, dtype=img.dtype, device=img.device)
+    return torch.lerp(img, value.expand_as(img), mask)
 
 
 def render_faces(
