@@ -389,18 +389,18 @@ def test_transformed_digits(digits):
 
 @pytest.fixture(scope="module")
 def faces():
-    return data.SyntheticFaces(num_identities=500, images_per_identity=10, size=32, seed=0)
+    return data.SyntheticFaces(num_identities=500, images_per_identity=4, size=32, seed=0)
 
 
 def test_synthetic_faces_shapes_and_determinism(faces):
     P = len(data.FACE_PARAM_NAMES)
-    assert faces.images.shape == (5000, 1, 32, 32) and faces.images.dtype == torch.float32
-    assert faces.labels.shape == (5000,) and faces.labels.dtype == torch.int64
+    assert faces.images.shape == (2000, 1, 32, 32) and faces.images.dtype == torch.float32
+    assert faces.labels.shape == (2000,) and faces.labels.dtype == torch.int64
     assert faces.params.shape == (500, P)
     assert len(torch.unique(faces.labels)) >= 500
     assert float(faces.images.min()) >= 0 and float(faces.images.max()) <= 1
     assert float(faces.params.min()) >= 0 and float(faces.params.max()) <= 1
-    assert torch.equal(faces.labels[:20], torch.arange(2).repeat_interleave(10))
+    assert torch.equal(faces.labels[:8], torch.arange(2).repeat_interleave(4))
     small = data.SyntheticFaces(num_identities=20, images_per_identity=3, size=24, seed=5)
     again = data.SyntheticFaces(num_identities=20, images_per_identity=3, size=24, seed=5)
     assert torch.equal(small.images, again.images) and torch.equal(small.params, again.params)
@@ -428,7 +428,7 @@ def test_split_identities_disjoint(faces):
     ytr, yte = faces.labels[train], faces.labels[test]
     assert set(ytr.tolist()).isdisjoint(yte.tolist())
     assert len(torch.unique(ytr)) == 300 and len(torch.unique(yte)) == 200
-    assert torch.equal(torch.sort(torch.cat([train, test])).values, torch.arange(5000))
+    assert torch.equal(torch.sort(torch.cat([train, test])).values, torch.arange(2000))
     for bad in (0, 500):
         with pytest.raises(ValueError, match="num_train"):
             faces.split_identities(bad)
