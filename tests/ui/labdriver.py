@@ -13,6 +13,8 @@ DOM contract (ipywidgets 8 in JupyterLab 4):
 - the figure next to a slider is every `img` (ipywidgets.Image) and `canvas` (ipympl) inside the
   nearest enclosing element, up to the cell (`.jp-Cell`), that holds one; when none exists up to
   the cell, the text of the cell's outputs outside the slider stands in for the figure;
+- an app that catches its callback's error and prints it in its output (the status line of
+  cl_lessons apps, an Output widget) is caught by Python's "Traceback (most recent call last)";
 - a slider inside an element with the CSS class `cl-retrain` (`widget.add_class("cl-retrain")`)
   retrains a model: it gets a longer wait and no latency target.
 Errors come from the notebook model (outputs of type "error", cells without an execution count)
@@ -293,17 +295,42 @@ window.__clUI = {
     if (!el || getComputedStyle(el).display === 'none') return null;
     return el.textContent.trim();
   },
+  // Which app a slider belongs to: its cell and the model id of the widget that cell displays
+  // (a redisplayed app is the same model, so its sliders can be told apart from new ones).
+  app(slider) {
+    const cellNode = slider.closest('.jp-Cell');
+    const nb = window.__clNotebook;
+    if (!cellNode || !nb) return { cell: -1, app: '' };
+    const cell = nb.content.widgets.findIndex(w => w.node === cellNode);
+    const child = slider.closest('.jp-OutputArea-child');
+    const children = child ? [...child.parentElement.children] : [];
+    const k = children.indexOf(child);
+    let app = '';
+    if (cell >= 0 && k >= 0 && k < nb.content.widgets[cell].model.outputs.length) {
+      const data = nb.content.widgets[cell].model.outputs.get(k).toJSON().data || {};
+      const view = data['application/vnd.jupyter.widget-view+json'];
+      if (view) app = view.model_id;
+    }
+    const top = child || cellNode;
+    const ordinal = [...top.querySelectorAll('.widget-slider')].indexOf(slider);
+    return { cell, app: app + '#' + ordinal };
+  },
   describe(slider, i) {
     const label = slider.querySelector('.widget-label');
     const handle = this.handle(slider);
     return {
       index: i,
+      ...this.app(slider),
       label: label ? label.textContent.trim() : '',
       retrain: !!slider.closest('.cl-retrain'),
       disabled: !handle || handle.hasAttribute('disabled') ||
         !!slider.querySelector('.noUi-target[disabled]'),
       kind: this.kind(slider),
       readout: this.readout(slider),
+      // an app that catches a callback's error and prints it (cl_lessons apps' status line,
+      // an Output widget) shows Python's traceback header somewhere in the same output
+      traceback: (slider.closest('.jp-OutputArea-child') || slider).textContent
+        .includes('Traceback (most recent call last)'),
       value: handle ? handle.getAttribute('aria-valuenow') : null,
       signature: this.signature(slider),
     };
@@ -343,6 +370,7 @@ class SliderResult:
     readout_before: str | None = None
     readout_after: str | None = None
     seconds: float = 0.0
+    traceback_shown: bool = False
     skipped: str | None = None
 
     @property
@@ -358,6 +386,8 @@ class SliderResult:
             return f"{name}: the figure did not change after the key presses"
         if not self.readout_ok:
             return f"{name}: the readout still shows {self.readout_before!r}"
+        if self.traceback_shown:
+            return f"{name}: its app shows a Python traceback after the key presses"
         return None
 
 
@@ -590,7 +620,9 @@ class LabPage:
         result.seconds = time.monotonic() - start
         # Let every pending redraw land, so the next slider starts from a still figure.
         self.settle(index, timeout=timeout)
-        result.readout_after = self.state(index)["readout"]
+        after = self.state(index)
+        result.readout_after = after["readout"]
+        result.traceback_shown = after["traceback"]
         return result
 
     def screenshot(self, path: Path) -> Path:

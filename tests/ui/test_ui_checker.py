@@ -2,7 +2,8 @@
 
 tests/ui/fixtures/ is served as ui_fixtures/. broken_widget.ipynb holds a working app (control),
 an app whose callback raises, one whose slider is not wired to its figure, and a widget that
-cannot be displayed; error_cell.ipynb raises in a cell; ipympl_app.ipynb is a working canvas
+cannot be displayed, and one that redraws but then prints a traceback in the app;
+error_cell.ipynb raises in a cell; ipympl_app.ipynb is a working canvas
 app with a `cl-retrain` slider.
 """
 
@@ -19,7 +20,7 @@ FIGURE_TIMEOUT_S = 4.0
 def test_checker_fails_on_broken_widgets(lab: LabPage) -> None:
     report = check_notebook(lab, "ui_fixtures/broken_widget.ipynb", figure_timeout=FIGURE_TIMEOUT_S)
     by_label = {s.label: s for s in report.sliders}
-    assert sorted(by_label) == ["raises", "unwired", "working"]
+    assert sorted(by_label) == ["raises", "reports", "unwired", "working"]
     assert by_label["working"].problem() is None
     assert by_label["working"].readout_after == "4"  # 1 + three ArrowRight presses
     for label in ("raises", "unwired"):
@@ -28,10 +29,13 @@ def test_checker_fails_on_broken_widgets(lab: LabPage) -> None:
         assert not slider.figure_changed
         assert slider.readout_after == "4"  # the front end moved: only the figure is stuck
         assert "did not change" in slider.problem()
+    reports = by_label["reports"]
+    assert reports.figure_changed and reports.traceback_shown
+    assert "traceback" in reports.problem()
     assert len(report.widget_errors) == 1, report.widget_errors
     print(report.widget_errors)
     problems = report.problems()
-    assert len(problems) == 3, problems
+    assert len(problems) == 4, problems
     assert report.errors == [] and report.unexecuted == []
 
 
