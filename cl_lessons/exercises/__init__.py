@@ -10,6 +10,7 @@ from cl_lessons.exercises.lesson00 import check_euclidean
 # Lessons add their re-exports below, one block per lesson (keep the order).
 # -- lesson exports --
 from cl_lessons.exercises.lesson01 import check_cosine_similarity, check_pairwise_distances
+from cl_lessons.exercises.lesson05 import check_triplet_category, check_triplet_loss
 
 __all__ = [
     "CheckFailed",
@@ -17,6 +18,8 @@ __all__ = [
     "check_cosine_similarity",
     "check_euclidean",
     "check_pairwise_distances",
+    "check_triplet_category",
+    "check_triplet_loss",
     "exercise_check",
     "expect_close",
 ]
