@@ -303,14 +303,34 @@ def _batch_all(dist: Tensor, pos: Tensor, neg: Tensor, margin: float) -> Tensor:
     return total / count
 
 
-def _batch_hard(dist: Tensor, pos: Tensor, neg: Tensor, margin: float) -> Tensor:
+def _selection_distance(x: Tensor, distance: str) -> Tensor:
+    """``(N, N)`` matrix, no gradient, that orders pairs like the distance (to pick triplets).
+
+    Squared Euclidean distances (the square root does not change the order) or ``1 - cos``.
+    """
+    with torch.no_grad():
+        if distance == "euclidean":
+            return pairwise_euclidean(x, squared=True)  # (N, N)
+        return 1.0 - pairwise_cosine_similarity(x)  # (N, N)
+
+
+def _hinge_on(x: Tensor, a: Tensor, p: Tensor, n: Tensor, margin: float, distance: str) -> Tensor:
+    # the loss of chosen triplets, on exact row-wise distances: the gradient touches only them
+    d_ap = _rowwise_distance(x[a], x[p], distance)  # (T,)
+    d_an = _rowwise_distance(x[a], x[n], distance)  # (T,)
+    return F.relu(d_ap - d_an + margin).mean()
+
+
+def _batch_hard(x: Tensor, pos: Tensor, neg: Tensor, margin: float, distance: str) -> Tensor:
     # Hermans et al. 2017: hardest positive and hardest negative per anchor
     valid = pos.any(1) & neg.any(1)  # (N,)
     if not bool(valid.any()):
-        return _zero_loss(dist)
-    hardest_pos = dist.masked_fill(~pos, -math.inf).amax(1)  # (N,), -inf without a positive
-    hardest_neg = dist.masked_fill(~neg, math.inf).amin(1)  # (N,), +inf without a negative
-    return F.relu(hardest_pos[valid] - hardest_neg[valid] + margin).mean()
+        return _zero_loss(x)
+    sel = _selection_distance(x, distance)  # (N, N)
+    hardest_pos = sel.masked_fill(~pos, -math.inf).argmax(1)  # (N,)
+    hardest_neg = sel.masked_fill(~neg, math.inf).argmin(1)  # (N,)
+    a = torch.nonzero(valid).squeeze(1)  # (V,)
+    return _hinge_on(x, a, hardest_pos[a], hardest_neg[a], margin, distance)
 
 
 def _semihard_negatives(dist: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -332,18 +352,18 @@ def _semihard_negatives(dist: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor,
     chunk = max(1, _CHUNK_ELEMENTS // d.shape[0])
     for s in range(0, a_idx.shape[0], chunk):
         a, p = a_idx[s : s + chunk], p_idx[s : s + chunk]
-        rows = d_neg[a]  # (c, N) distances from each pair's anchor to its negatives
-        beyond = torch.where(rows > d[a, p][:, None], rows, math.inf)  # (c, N) d(a,n) > d(a,p)
-        closest, idx = beyond.min(1)  # (c,): the nearest negative beyond the positive
+        rows = d_neg.index_select(0, a)  # (c, N) distances from each pair's anchor to negatives
+        rows.masked_fill_(rows <= d[a, p][:, None], math.inf)  # (c, N) keep d(a,n) > d(a,p)
+        closest, idx = rows.min(1)  # (c,): the nearest negative beyond the positive
         n_idx[s : s + chunk] = torch.where(closest < math.inf, idx, farthest[a])
     return a_idx, p_idx, n_idx
 
 
-def _batch_semihard(dist: Tensor, pos: Tensor, neg: Tensor, margin: float) -> Tensor:
-    a, p, n = _semihard_negatives(dist, pos, neg)  # (P,) each
+def _batch_semihard(x: Tensor, pos: Tensor, neg: Tensor, margin: float, distance: str) -> Tensor:
+    a, p, n = _semihard_negatives(_selection_distance(x, distance), pos, neg)  # (P,) each
     if a.shape[0] == 0:
-        return _zero_loss(dist)
-    return F.relu(dist[a, p] - dist[a, n] + margin).mean()
+        return _zero_loss(x)
+    return _hinge_on(x, a, p, n, margin, distance)
 
 
 def batch_triplet_loss(
@@ -366,9 +386,11 @@ def batch_triplet_loss(
       ``d(a, n) > d(a, p)``, or, if there is none, the negative with the largest ``d(a, n)``; the
       mean of ``h`` over positive pairs (pairs whose anchor has no negative are left out).
 
-    Negatives are chosen on the current distances without gradient; the gradient then flows
-    through the chosen distances. A batch with no valid triplet (one class only, or singletons)
-    returns a zero that still carries a gradient, never NaN.
+    For ``"hard"`` and ``"semihard"`` the triplets are chosen on the distance matrix without
+    gradient, then their loss is computed on exact row-wise distances, so the backward pass touches
+    only the chosen ``O(N)`` or ``O(N K)`` distances rather than the ``(N, N)`` matrix. A batch
+    with no valid triplet (one class only, or singletons) returns a zero that still carries a
+    gradient, never NaN.
 
     Args:
         embeddings: the batch.
@@ -396,13 +418,12 @@ def batch_triplet_loss(
     margin = _check_nonneg(margin, "margin")
     _check_choice(mining, "mining", MININGS)
     _check_choice(distance, "distance", DISTANCES)
-    dist = _pairwise_distance(embeddings, distance)  # (N, N)
     pos, neg = _label_masks(labels)  # (N, N) each
     if mining == "all":
-        return _batch_all(dist, pos, neg, margin)
+        return _batch_all(_pairwise_distance(embeddings, distance), pos, neg, margin)
     if mining == "hard":
-        return _batch_hard(dist, pos, neg, margin)
-    return _batch_semihard(dist, pos, neg, margin)
+        return _batch_hard(embeddings, pos, neg, margin, distance)
+    return _batch_semihard(embeddings, pos, neg, margin, distance)
 
 
 # ----------------------------------------------------------------------------- InfoNCE / NT-Xent
