@@ -455,7 +455,9 @@ def negative_zones(anchor, positive, negatives, margin: float) -> np.ndarray:
         )
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
-    chunk = 62  # batches of 64 points: 64**3 mask entries, small and fast
+    # batches of 32 points: 32**3 mask entries each. Measured for 400 negatives: 10 ms; with
+    # 64-point batches torch goes multi-threaded on the 262k entries and takes ~1 s on 2 busy cores
+    chunk = 30
     zones = np.empty(len(neg), dtype=np.int64)
     head = torch.as_tensor(np.stack([a, p]), dtype=torch.float64)  # (2, D)
     for start in range(0, len(neg), chunk):
@@ -557,9 +559,13 @@ def _vote(neighbour_classes: np.ndarray, num_classes: int) -> np.ndarray:
     return counts.argmax(1)
 
 
-def _grid(points: np.ndarray, resolution: int, pad: float = 0.15):
+def _grid(points: np.ndarray, resolution: int, pad: float = 0.15, square: bool = False):
     lo, hi = points.min(0), points.max(0)
     span = np.maximum(hi - lo, 1e-6)
+    if square:  # equal spans: an equal-aspect Axes keeps the same box for any data
+        mid = (lo + hi) / 2
+        span = np.full(2, span.max())
+        lo, hi = mid - span / 2, mid + span / 2
     lo, hi = lo - pad * span, hi + pad * span
     xs = np.linspace(lo[0], hi[0], resolution)
     ys = np.linspace(lo[1], hi[1], resolution)

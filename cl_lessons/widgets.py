@@ -139,6 +139,7 @@ class App(widgets.VBox):
         last_error: the last exception a callback raised, or None.
         n_applies: how many times the artists were updated.
         n_renders: how many times the figure was rendered.
+        n_full_draws: how many of those redrew the static background too.
     """
 
     #: update artists lazily too (for apps whose update is slow, such as retraining a model)
@@ -161,6 +162,11 @@ class App(widgets.VBox):
         self._pending_apply = False
         self._error_shown = False
         self._ipympl = _uses_ipympl()
+        self._dyn: list = []
+        self._static_version = 0
+        self._bg = None
+        self._bg_key: tuple | None = None
+        self.n_full_draws = 0
         self.fig, self.view = self._make_figure(figsize)
         self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="1.5em"))
         box = widgets.HBox(
@@ -213,17 +219,56 @@ class App(widgets.VBox):
             if self._ipympl:
                 self.fig.canvas.draw_idle()
             else:
-                buf = io.BytesIO()
-                self.fig.canvas.print_png(buf, pil_kwargs=_PNG_OPTIONS)
-                self.view.value = buf.getvalue()
+                self.view.value = self.png()
             self.n_renders += 1
         except Exception as err:  # shown in the app, not lost in the log
             self._show_error(err)
 
+    def _dynamic(self, *artists) -> None:
+        """Register artists that change on every update (drawn over a cached background)."""
+        for a in artists:
+            self._dyn.append(a)
+            if not self._ipympl:
+                a.set_animated(True)  # left out of the background; drawn by png()
+
+    def _touch(self) -> None:
+        """Mark the static part of the figure (limits aside, which are tracked) as changed."""
+        self._static_version += 1
+
+    def _static_key(self) -> tuple:
+        key: list = [self._static_version]
+        for ax in self.fig.axes:
+            key.append(
+                (ax.get_xlim(), ax.get_ylim(), getattr(ax, "elev", 0), getattr(ax, "azim", 0))
+            )
+        return tuple(key)
+
     def png(self) -> bytes:
-        """The figure as PNG bytes (renders it now)."""
+        """Render the figure now and return it as PNG bytes.
+
+        The static part (axes, ticks, labels, fixed data: most of the drawing time is text) is
+        drawn once and cached as a pixel background; an update restores it and draws only the
+        registered dynamic artists on top, as blitting does on screen. Any change of axis
+        limits, view angles or :meth:`_touch` redraws the background.
+        """
+        canvas = self.fig.canvas
+        if self._bg is None or self._static_key() != self._bg_key:
+            canvas.draw()  # animated (dynamic) artists are skipped here
+            self._bg = canvas.copy_from_bbox(self.fig.bbox)
+            self._bg_key = self._static_key()  # after the draw: aspect may adjust limits
+            self.n_full_draws += 1
+        else:
+            canvas.restore_region(self._bg)
+        renderer = canvas.get_renderer()
+        for a in self._dyn:
+            if a.get_visible():
+                a.draw(renderer)
+        width, height = canvas.get_width_height(physical=True)
+        from PIL import Image
+
+        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         buf = io.BytesIO()
-        self.fig.canvas.print_png(buf, pil_kwargs=_PNG_OPTIONS)
+        image.save(buf, format="png", **_PNG_OPTIONS)
         return buf.getvalue()
 
     # ------------------------------------------------------------------ state
@@ -379,6 +424,17 @@ class DistanceExplorer(App):
         bx.set_ylabel("value")
         self.ax_plane, self.ax_bars = ax, bx
         self.distances: dict[str, float] = {}
+        self._dynamic(
+            art["a"],
+            art["b"],
+            art["euclidean"],
+            art["l1"],
+            art["arc"],
+            *art["bars"],
+            *art["bar_text"],
+            ax.title,
+            bx.title,
+        )
         self._start()
 
     def _apply(self) -> None:
@@ -491,6 +547,16 @@ class MarginExplorer(App):
             self._d_neg_sorted = np.sort(d_neg)
             viz.plot_distance_histograms(d_pos, d_neg, ax=self.ax_hist, title="")
             art["hist_margin"] = self.ax_hist.axvline(0, color="black", ls="--", lw=1.5)
+            self._dynamic(art["hist_margin"], self.ax_hist.title)
+        self._dynamic(
+            *(
+                art[f"{kind}_{part}"]
+                for kind in ("loss", "grad")
+                for part in ("pos", "neg", "margin")
+            ),
+            self.ax_loss.title,
+            self.ax_grad.title,
+        )
         self._mode = None
         self._start()
 
@@ -543,6 +609,9 @@ class MarginExplorer(App):
             art["loss_pos"].set_label("max(d(a,p) - d(a,n) + m, 0)")
             art["grad_pos"].set_label("dL/d d(a,p): pulls p in")
             art["grad_neg"].set_label("dL/d d(a,n): pushes n out")
+        lims = {"contrastive": ((-0.3, 9.5), (-6.5, 8.5)), "triplet": ((-0.2, 5.2), (-1.5, 1.5))}
+        self.ax_loss.set_ylim(*lims[loss][0])  # fixed per loss: the axes never jump
+        self.ax_grad.set_ylim(*lims[loss][1])
         art["loss_neg"].set_visible(loss == "contrastive")
         art["loss_pos"].set_color(viz.POSITIVE if loss == "contrastive" else "black")
         self.ax_loss.legend(
@@ -554,6 +623,7 @@ class MarginExplorer(App):
             handles=[art["grad_pos"], art["grad_neg"]], fontsize="x-small", loc="upper right"
         )
         self._mode = loss
+        self._touch()
 
     def _apply(self) -> None:
         m, loss = float(self.values["margin"]), self.values["loss"]
@@ -567,12 +637,6 @@ class MarginExplorer(App):
         art["grad_neg"].set_data(x, g_neg)
         for key in ("loss_margin", "grad_margin"):  # contrastive: d = m; triplet: gap = m
             art[key].set_xdata([m, m])
-        shown = [l_pos] if l_neg is None else [l_pos, l_neg]
-        top = max(float(np.max(c[(x <= 4.0)])) for c in shown)
-        self.ax_loss.set_ylim(-0.05 * top - 0.05, min(top, 9.0) * 1.05 + 0.1)
-        glo = min(float(g_pos.min()), float(g_neg.min()))
-        ghi = max(float(g_pos.max()), float(g_neg.max()))
-        self.ax_grad.set_ylim(max(glo, -8.0) * 1.1 - 0.1, min(ghi, 8.0) * 1.1 + 0.1)
         self.ax_loss.set_title(f"{loss} loss, margin = {m:.2f}")
         self.ax_grad.set_title(f"gradient, margin = {m:.2f}")
         if self.ax_hist is not None:
@@ -676,6 +740,16 @@ class TripletZones(App):
         ax.set_xlabel("dimension 1")
         ax.set_ylabel("dimension 2")
         self.zones = np.zeros(len(negatives), dtype=np.int64)
+        self._dynamic(
+            art["semihard_ring"],
+            art["hard_disc"],
+            art["negatives"],
+            art["ap"],
+            art["anchor"],
+            art["positive"],
+            self._legend,
+            ax.title,
+        )
         self._start()
 
     def _apply(self) -> None:
@@ -783,14 +857,16 @@ class TemperatureExplorer(App):
         art["weights"] = ax.bar(x, np.zeros(len(sims)), color=colors)
         art["grads"] = bx.bar(x[1:], np.zeros(len(sims) - 1), color=viz.NEGATIVE)
         ax.set_ylim(0, 1.05)
+        bx.set_ylim(0, 1.05)
         ax.set_ylabel("softmax weight")
-        bx.set_ylabel("gradient dL/ds on each negative")
+        bx.set_ylabel("share of the push on negatives")
         for axis in (ax, bx):
             axis.set_xticks(x, [f"{n}\n{s:.2f}" for n, s in zip(names, sims, strict=True)])
             axis.tick_params(axis="x", labelsize="x-small")
             axis.set_xlabel("candidate and its similarity s")
         bx.set_xlim(-0.6, len(sims) - 0.4)
         self.ax_weights, self.ax_grads = ax, bx
+        self._dynamic(*art["weights"], *art["grads"], ax.title, bx.title)
         self._start()
 
     def _apply(self) -> None:
@@ -804,12 +880,14 @@ class TemperatureExplorer(App):
         self.weights, self.gradients, self.loss = w, g, float(loss.detach())
         for bar, h in zip(self.artists["weights"], w, strict=True):
             bar.set_height(h)
-        for bar, h in zip(self.artists["grads"], g, strict=True):
+        total = float(g.sum())
+        self.shares = g / total if total > 0 else np.zeros_like(g)  # (K,) sums to 1
+        for bar, h in zip(self.artists["grads"], self.shares, strict=True):
             bar.set_height(h)
-        self.ax_grads.set_ylim(0, float(g.max()) * 1.15 + 1e-12)
-        share = float(g.max() / g.sum()) if g.sum() > 0 else 0.0
         self.ax_weights.set_title(f"τ = {tau:.3f}: loss = {self.loss:.3f}")
-        self.ax_grads.set_title(f"hardest negative gets {100 * share:.0f}% of the push")
+        self.ax_grads.set_title(
+            f"total push Σ dL/ds = {total:.2f}; hardest gets {100 * self.shares.max():.0f}%"
+        )
 
 
 def temperature_explorer(temperature: float = 0.1, similarities=None) -> TemperatureExplorer:
@@ -890,6 +968,15 @@ class ThresholdExplorer(App):
         ax_c.set_xlabel("predicted")
         ax_c.set_ylabel("true")
         self.ax_hist, self.ax_roc, self.ax_conf = ax_h, ax_r, ax_c
+        self._dynamic(
+            art["threshold_line"],
+            art["roc_point"],
+            art["confusion"],
+            *(t for row in art["cells"] for t in row),
+            ax_h.title,
+            ax_r.title,
+            ax_c.title,
+        )
         self._start()
 
     def _apply(self) -> None:
@@ -1072,6 +1159,10 @@ class EmbeddingExplorer(App):
             ix.set_axis_off()
         self.neighbours = np.zeros(0, dtype=np.int64)
         self._shown_method = None
+        self._shown_colors = None
+        self._dynamic(art["neighbours"], art["query"], ax.title)
+        if ix is not None:
+            self._dynamic(art["mosaic"], *art["captions"], ix.title)
         self._start()
 
     def projection(self, method: str) -> np.ndarray:
@@ -1097,12 +1188,17 @@ class EmbeddingExplorer(App):
         art = self.artists
         if method != self._shown_method:
             art["points"].set_offsets(proj)
+            self._touch()
             lo, hi = proj.min(0), proj.max(0)
             pad = 0.06 * np.maximum(hi - lo, 1e-9)
             self.ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
             self.ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
             self._shown_method = method
-        art["points"].set_facecolors(self._label_rgba if v["color_by_label"] else self._plain_rgba)
+        if v["color_by_label"] != self._shown_colors:
+            rgba = self._label_rgba if v["color_by_label"] else self._plain_rgba
+            art["points"].set_facecolors(rgba)
+            self._shown_colors = v["color_by_label"]
+            self._touch()  # the points are in the cached background
         # neighbours in the ORIGINAL embedding space: projections distort neighbourhoods
         d = np.linalg.norm(self.embeddings - self.embeddings[q], axis=1)  # (N,)
         d[q] = np.inf
@@ -1215,7 +1311,7 @@ class DecisionRegions(App):
         self.points, self.labels, self.resolution = points, labels, resolution
         classes, index, colors = viz._label_colors(labels)
         self._index, self._colors, self.classes = index, colors, classes
-        grid, self._extent = viz._grid(points, resolution)
+        grid, self._extent = viz._grid(points, resolution, square=True)
         pts = torch.as_tensor(points, dtype=torch.float32)
         d_grid = torch.cdist(torch.as_tensor(grid, dtype=torch.float32), pts)  # (G, N)
         self._grid_nn = torch.topk(d_grid, k_max, largest=False).indices.numpy()  # (G, k_max)
@@ -1256,9 +1352,11 @@ class DecisionRegions(App):
         )
         ax.set_xlim(self._extent[0], self._extent[1])
         ax.set_ylim(self._extent[2], self._extent[3])
-        ax.set_aspect("equal", adjustable="datalim")  # the threshold disc must look round
+        ax.set_aspect("equal", adjustable="box")  # the threshold disc must look round
         ax.set_xlabel("embedding dimension 1")
         ax.set_ylabel("embedding dimension 2")
+        self._shown_k = None
+        self._dynamic(art["accepted"], art["query"], art["disc"], ax.title)
         self._start()
 
     def regions(self, k: int) -> np.ndarray:
@@ -1272,9 +1370,12 @@ class DecisionRegions(App):
         v = self.values
         k, i, t = int(v["k"]), int(v["point"]), float(v["threshold"])
         art = self.artists
-        art["regions"].set_data(self.regions(k))
-        loo = viz._vote(self._index[self._pts_nn[:, :k]], len(self.classes))
-        self.loo_accuracy = float((loo == self._index).mean())
+        if k != self._shown_k:
+            art["regions"].set_data(self.regions(k))
+            loo = viz._vote(self._index[self._pts_nn[:, :k]], len(self.classes))
+            self.loo_accuracy = float((loo == self._index).mean())
+            self._shown_k = k
+            self._touch()  # the regions are in the cached background
         c = self.points[i]
         d = np.linalg.norm(self.points - c, axis=1)  # (N,)
         accepted = np.flatnonzero(d < t)
@@ -1488,7 +1589,7 @@ class Train2DExplorer(App):
             [], [], s=28, marker="^", edgecolors="black", linewidths=0.6, label="held-out test"
         )
         ax.legend(fontsize="x-small", loc="upper right")
-        ax.set_aspect("equal", adjustable="datalim")  # distances are what the loss shapes
+        ax.set_aspect("equal", adjustable="box")  # distances are what the loss shapes
         ax.set_xlabel("embedding dimension 1")
         ax.set_ylabel("embedding dimension 2")
         (art["loss_curve"],) = lx.plot([], [], color=viz.PALETTE[0], lw=1.5)
@@ -1548,11 +1649,12 @@ class Train2DExplorer(App):
         self.controls["mining"].disabled = v["loss"] != "triplet"
         r = self._train(v)
         self.result = r
+        self._touch()  # everything changes: redraw it all
         ztr, ytr, zte, yte = r["z_train"], r["y_train"], r["z_test"], r["y_test"]
         classes, index, colors = viz._label_colors(ytr)
         rgba = np.array([matplotlib.colors.to_rgba(c) for c in colors])
         both = np.concatenate([ztr, zte])
-        grid, extent = viz._grid(both, self._res)
+        grid, extent = viz._grid(both, self._res, square=True)
         pred, _ = viz._knn_votes(ztr, ytr, grid, k=5)
         art = self.artists
         art["regions"].set_data(viz._region_image(pred, colors, self._res))
@@ -1667,6 +1769,7 @@ class HypersphereView(App):
         ax.set_zlabel("z3")
         self._raw = z3
         self._shown_spread = None
+        self._dynamic(*self.artists["classes"], ax.title)
         self._set_points(z3)
         self._start()
 

@@ -129,7 +129,7 @@ def test_negative_zones_follow_the_facenet_inequalities():
     # closer than p: hard; tie: hard; inside margin: semi-hard; on the margin: semi-hard; beyond
     np.testing.assert_array_equal(zones, [2, 2, 1, 1, 0])
     rng = np.random.default_rng(1)
-    many = rng.uniform(-3, 3, (200, 2))  # more than one chunk of 62
+    many = rng.uniform(-3, 3, (200, 2))  # several chunks of 30
     d_an = np.linalg.norm(many, axis=1)
     expected = np.where(d_an <= 1.0, 2, np.where(d_an <= 1.7, 1, 0))
     np.testing.assert_array_equal(viz.negative_zones(a, p, many, 0.7), expected)

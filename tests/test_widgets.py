@@ -78,13 +78,17 @@ def test_error_in_a_callback_is_shown_and_the_app_keeps_working():
 def test_error_while_rendering_is_shown():
     app = widgets.temperature_explorer()
 
-    def broken_png(*args, **kwargs):
+    def broken_draw(*args, **kwargs):
         raise RuntimeError("no pixels today")
 
-    app.fig.canvas.print_png = broken_png
+    app.artists["weights"][0].draw = broken_draw  # a dynamic artist fails while drawing
     app.update(temperature=1.0)
     assert "RuntimeError" in app.status.value and "no pixels today" in app.status.value
     assert "&lt;" not in app.status.value.split("<details>")[0]  # message readable, escaped once
+    del app.artists["weights"][0].draw  # the artist heals: the next update renders again
+    renders = app.n_renders
+    app.update(temperature=0.5)
+    assert app.n_renders == renders + 1
 
 
 def test_error_message_is_html_escaped():
@@ -317,13 +321,16 @@ def test_temperature_explorer_weights_and_gradients():
     p = np.exp(np.array(sims) / 0.1)
     p /= p.sum()
     np.testing.assert_allclose([b.get_height() for b in app.artists["weights"]], p, rtol=1e-6)
-    np.testing.assert_allclose([b.get_height() for b in app.artists["grads"]], p[1:] / 0.1)
+    np.testing.assert_allclose(app.gradients, p[1:] / 0.1, rtol=1e-6)  # dL/ds_j = p_j / τ
+    shares = [b.get_height() for b in app.artists["grads"]]
+    np.testing.assert_allclose(shares, p[1:] / p[1:].sum(), rtol=1e-6)
     assert app.loss == pytest.approx(-np.log(p[0]))
     share_cold = app.gradients.max() / app.gradients.sum()
     app.controls["temperature"].value = 5.0
     hot = app.gradients.max() / app.gradients.sum()
     assert share_cold > 0.9 and hot < 0.4  # a low temperature focuses on the hard negative
     assert "τ = 5.000" in app.ax_weights.get_title()
+    assert max(b.get_height() for b in app.artists["grads"]) == pytest.approx(hot)
 
 
 def test_temperature_explorer_bad_arguments():
@@ -505,7 +512,7 @@ def test_decision_regions_disc_and_regions():
     assert app.artists["disc"].get_radius() == pytest.approx(0.4)
     # k = 1 regions: each pixel has the colour of its nearest point's class
     img = app.artists["regions"].get_array()
-    grid, _ = viz._grid(pts, 40)
+    grid, _ = viz._grid(pts, 40, square=True)
     nearest = labels[np.argmin(np.linalg.norm(grid[:, None] - pts[None], axis=2), axis=1)]
     colours = np.array([to_rgba(c, 0.22) for c in viz.class_colors(2)])
     np.testing.assert_allclose(np.asarray(img).reshape(-1, 4), colours[nearest])
