@@ -10,11 +10,14 @@ from cl_lessons.exercises.lesson00 import check_euclidean
 # Lessons add their re-exports below, one block per lesson (keep the order).
 # -- lesson exports --
 from cl_lessons.exercises.lesson01 import check_cosine_similarity, check_pairwise_distances
+from cl_lessons.exercises.lesson04 import check_contrastive_grad, check_contrastive_loss
 from cl_lessons.exercises.lesson05 import check_triplet_category, check_triplet_loss
 
 __all__ = [
     "CheckFailed",
     "CheckResult",
+    "check_contrastive_grad",
+    "check_contrastive_loss",
     "check_cosine_similarity",
     "check_euclidean",
     "check_pairwise_distances",
