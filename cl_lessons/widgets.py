@@ -1356,7 +1356,11 @@ class DecisionRegions(App):
         ax.set_xlabel("embedding dimension 1")
         ax.set_ylabel("embedding dimension 2")
         self._shown_k = None
-        self._dynamic(art["accepted"], art["query"], art["disc"], ax.title)
+        # everything that moves is drawn over a background of axes, ticks and legend, so a new
+        # k (new regions) costs no more than a new point
+        self._dynamic(
+            art["regions"], art["points"], art["accepted"], art["query"], art["disc"], ax.title
+        )
         self._start()
 
     def regions(self, k: int) -> np.ndarray:
@@ -1375,7 +1379,6 @@ class DecisionRegions(App):
             loo = viz._vote(self._index[self._pts_nn[:, :k]], len(self.classes))
             self.loo_accuracy = float((loo == self._index).mean())
             self._shown_k = k
-            self._touch()  # the regions are in the cached background
         c = self.points[i]
         d = np.linalg.norm(self.points - c, axis=1)  # (N,)
         accepted = np.flatnonzero(d < t)
@@ -1480,7 +1483,7 @@ def train_2d(
     margin: float,
     mining: str = "all",
     steps: int = 150,
-    batch_size: int = 64,
+    batch_size: int = 48,
     lr: float = 1e-2,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
