@@ -10,6 +10,11 @@ from cl_lessons.exercises.lesson00 import check_euclidean
 # Lessons add their re-exports below, one block per lesson (keep the order).
 # -- lesson exports --
 from cl_lessons.exercises.lesson01 import check_cosine_similarity, check_pairwise_distances
+from cl_lessons.exercises.lesson02 import (
+    check_l1_head,
+    check_siamese_forward,
+    check_verification_accuracy,
+)
 from cl_lessons.exercises.lesson04 import check_contrastive_grad, check_contrastive_loss
 from cl_lessons.exercises.lesson05 import check_triplet_category, check_triplet_loss
 
@@ -20,9 +25,12 @@ __all__ = [
     "check_contrastive_loss",
     "check_cosine_similarity",
     "check_euclidean",
+    "check_l1_head",
     "check_pairwise_distances",
+    "check_siamese_forward",
     "check_triplet_category",
     "check_triplet_loss",
+    "check_verification_accuracy",
     "exercise_check",
     "expect_close",
 ]

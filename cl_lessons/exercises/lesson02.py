@@ -1,0 +1,171 @@
+"""Checks for lesson 02 (Siamese networks): shared weights, the L1 head, the threshold rule."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close
+from cl_lessons.models import MLPEncoder, count_parameters
+
+__all__ = ["check_l1_head", "check_siamese_forward", "check_verification_accuracy"]
+
+
+def _encoder(seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    return MLPEncoder(4, 8, 3)
+
+
+@exercise_check("A Siamese network shares one encoder")
+def check_siamese_forward(siamese_cls) -> None:
+    """Check ``siamese_cls(encoder)`` builds a module whose ``forward(x1, x2)`` returns
+    ``(encoder(x1), encoder(x2))`` with **one** set of weights.
+
+    Args:
+        siamese_cls: the learner's ``nn.Module`` subclass, built as ``siamese_cls(encoder)``.
+    """
+    with torch.random.fork_rng(devices=[]):  # the learner's global random state stays as it was
+        _check_siamese(siamese_cls)
+
+
+def _check_siamese(siamese_cls) -> None:
+    encoder = _encoder(0)
+    net = siamese_cls(encoder)
+    if not isinstance(net, nn.Module):
+        raise CheckFailed(f"siamese_cls(encoder) must build an nn.Module, got {type(net).__name__}")
+    gen = torch.Generator().manual_seed(1)
+    x1, x2 = torch.randn(5, 4, generator=gen), torch.randn(5, 4, generator=gen)
+    out = net(x1.clone(), x2.clone())
+    if isinstance(out, torch.Tensor) or not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise CheckFailed(
+            "forward(x1, x2) must return the pair (z1, z2): the two embeddings, not a distance "
+            "or a single tensor."
+        )
+    n_one, n_net = count_parameters(encoder), count_parameters(net)
+    if n_net != n_one:
+        raise CheckFailed(
+            f"your network has {n_net} parameters but the encoder alone has {n_one}: you built "
+            "two encoders (a second one, or a copy). A Siamese network keeps ONE encoder and "
+            "calls it twice."
+        )
+    z1, z2 = out
+    with torch.no_grad():
+        e1, e2 = encoder(x1), encoder(x2)
+    if isinstance(z2, torch.Tensor) and z2.shape == e1.shape and torch.allclose(z2, e1):
+        raise CheckFailed("z2 equals encoder(x1): embed x2 for the second output.")
+    expect_close(z1, e1, "z1 for a batch of 5 pairs", hint="z1 must be encoder(x1).")
+    expect_close(z2, e2, "z2 for a batch of 5 pairs", hint="z2 must be encoder(x2).")
+    # gradients from both branches reach the shared weights
+    encoder.zero_grad(set_to_none=True)
+    z1, z2 = net(x1, x2)
+    if not (z1.requires_grad and z2.requires_grad):
+        raise CheckFailed("the embeddings carry no gradient: do not wrap forward in no_grad.")
+    (z1.sum() + 2 * z2.sum()).backward()
+    w = next(encoder.parameters())
+    ref = _encoder(0)
+    (ref(x1).sum() + 2 * ref(x2).sum()).backward()
+    expect_close(
+        w.grad,
+        next(ref.parameters()).grad,
+        "the gradient of the encoder's first weight",
+        hint="both branches must add their gradient to the same weights (do not detach).",
+    )
+
+
+@exercise_check("Koch et al.'s L1 head: p = sigmoid(w . |z1 - z2| + b)")
+def check_l1_head(fn) -> None:
+    """Check ``fn(z1, z2, w, b)`` returns the probability ``sigmoid(|z1 - z2| @ w + b)``.
+
+    Args:
+        fn: the learner's function taking ``z1, z2`` of shape ``(N, D)``, ``w`` of shape ``(D,)``
+            and a float ``b``, returning ``(N,)`` probabilities.
+    """
+    z1 = torch.tensor([[1.0, 2.0, 0.0], [0.0, 0.0, 3.0]])
+    z2 = torch.tensor([[3.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+    w = torch.tensor([-1.0, 0.5, -0.25])
+    b = 1.0
+    want = torch.sigmoid((z1 - z2).abs() @ w + b)  # (2,)
+    got = fn(z1.clone(), z2.clone(), w.clone(), b)
+    if isinstance(got, torch.Tensor) and got.ndim == 0:
+        raise CheckFailed("you returned one number: keep one probability per pair, shape (N,).")
+    if isinstance(got, torch.Tensor) and got.shape == (2, 3):
+        raise CheckFailed("you returned one value per feature: take the dot product with w.")
+    hint = ""
+    if isinstance(got, torch.Tensor) and got.shape == want.shape:
+        g = got.detach().double()
+        if torch.allclose(g, ((z1 - z2).abs() @ w + b).double(), atol=1e-5):
+            hint = "These are logits: apply the sigmoid to get probabilities."
+        elif torch.allclose(g, torch.sigmoid((z1 - z2) @ w + b).double(), atol=1e-5):
+            hint = "Take the absolute value |z1 - z2|: the head must not care which input is first."
+        elif torch.allclose(g, torch.sigmoid((z1 - z2) ** 2 @ w + b).double(), atol=1e-5):
+            hint = "Koch et al. use the L1 component-wise distance |z1 - z2|, not its square."
+        elif torch.allclose(g, torch.sigmoid((z1 - z2).abs() @ w - b).double(), atol=1e-5):
+            hint = "Add the bias b, do not subtract it."
+    expect_close(got, want, "probabilities for two pairs", hint=hint)
+    gen = torch.Generator().manual_seed(3)
+    a, c = torch.randn(7, 5, generator=gen), torch.randn(7, 5, generator=gen)
+    w2 = torch.randn(5, generator=gen)
+    expect_close(
+        fn(a.clone(), c.clone(), w2.clone(), -0.3),
+        torch.sigmoid((a - c).abs() @ w2 - 0.3),
+        "probabilities for 7 random pairs",
+    )
+    expect_close(
+        fn(c.clone(), a.clone(), w2.clone(), -0.3),
+        torch.sigmoid((a - c).abs() @ w2 - 0.3),
+        "probabilities with the two inputs swapped",
+        hint="The head must be symmetric: p(x1, x2) = p(x2, x1).",
+    )
+
+
+@exercise_check("Verification accuracy at a distance threshold")
+def check_verification_accuracy(fn) -> None:
+    """Check ``fn(distances, same, threshold)`` returns the share of pairs classified correctly
+    when a pair is called "same" iff ``distance <= threshold``.
+
+    Args:
+        fn: the learner's function taking ``distances`` ``(N,)`` (float), ``same`` ``(N,)``
+            (1 = same class, 0 = different) and a float threshold; returns a float in [0, 1].
+    """
+    d = torch.tensor([0.2, 0.5, 0.9, 1.4, 0.5, 2.0, 0.1])
+    same = torch.tensor([1, 1, 0, 0, 1, 1, 0])
+    t = 0.5
+    # "same" where d <= 0.5: [1, 1, 0, 0, 1, 0, 1]; right: [1, 1, 1, 1, 1, 0, 0] -> 5/7.
+    # Mistakes: d < t -> 3/7; d >= t -> 4/7; d > t (or labels read backwards) -> 2/7.
+    want = 5 / 7
+    got = fn(d.clone(), same.clone(), t)
+    if isinstance(got, torch.Tensor):
+        if got.numel() != 1:
+            raise CheckFailed(
+                f"return one number (the accuracy), got a tensor of shape {tuple(got.shape)}."
+            )
+        got = got.item()
+    if got is None:
+        raise CheckFailed("your function returned None; did you forget `return`?")
+    try:
+        got = float(got)
+    except (TypeError, ValueError) as err:
+        raise CheckFailed(f"return a number, got {type(got).__name__}") from err
+    if abs(got - want) < 1e-6:
+        pass
+    elif abs(got - 2 / 7) < 1e-6 or abs(got - 4 / 7) < 1e-6:
+        raise CheckFailed(
+            "the direction is reversed: a SMALL distance means 'same', so predict same where "
+            "distance <= threshold, and compare with same == 1."
+        )
+    elif abs(got - 3 / 7) < 1e-6:
+        raise CheckFailed(
+            "check the pairs whose distance equals the threshold: the rule is distance <= "
+            "threshold (inclusive), the convention of cl.metrics."
+        )
+    elif abs(got - round(got)) < 1e-6 and got > 1:
+        raise CheckFailed("you returned a count of correct pairs: divide by the number of pairs.")
+    else:
+        raise CheckFailed(f"accuracy for 7 pairs: expected {want:.4f}, got {got:.4f}.")
+    # a second case: threshold between the classes gives a perfect score
+    d2 = torch.tensor([0.1, 0.3, 1.2, 1.5])
+    s2 = torch.tensor([1, 1, 0, 0])
+    got2 = fn(d2.clone(), s2.clone(), 1.0)
+    got2 = got2.item() if isinstance(got2, torch.Tensor) else float(got2)
+    if abs(got2 - 1.0) > 1e-6:
+        raise CheckFailed(f"with threshold 1.0 these 4 pairs are all right; you gave {got2:.3f}.")
