@@ -17,10 +17,12 @@ from cl_lessons.exercises.lesson02 import (
 )
 from cl_lessons.exercises.lesson04 import check_contrastive_grad, check_contrastive_loss
 from cl_lessons.exercises.lesson05 import check_triplet_category, check_triplet_loss
+from cl_lessons.exercises.lesson06 import check_batch_hard, check_valid_triplet_mask
 
 __all__ = [
     "CheckFailed",
     "CheckResult",
+    "check_batch_hard",
     "check_contrastive_grad",
     "check_contrastive_loss",
     "check_cosine_similarity",
@@ -30,6 +32,7 @@ __all__ = [
     "check_siamese_forward",
     "check_triplet_category",
     "check_triplet_loss",
+    "check_valid_triplet_mask",
     "check_verification_accuracy",
     "exercise_check",
     "expect_close",
