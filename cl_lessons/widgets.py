@@ -20,14 +20,18 @@ Display: with the ipympl backend (``%matplotlib widget``) the figure's canvas wi
 otherwise (the inline backend, plain Agg, nbclient) the figure is rendered to PNG into an
 ``ipywidgets.Image`` of fixed size whose bytes are replaced on each update, so the page never
 jumps or flickers. Figures are made with ``matplotlib.figure.Figure`` (not pyplot) in that case,
-so the inline backend never shows a second, static copy.
+so the inline backend never shows a second, static copy. Most of a matplotlib draw is text
+(ticks, labels), so the PNG path draws the static part once, caches its pixels and, on each
+update, restores them and draws only the artists that move (blitting, done off-screen).
 
 Event storms: setting a control's ``.value`` updates the artists at once (so the state always
 matches the controls), while rendering is coalesced: inside a Jupyter kernel (a running asyncio
 loop) one render is scheduled with ``loop.call_soon`` and every further change before it runs
 just marks it dirty, so a fast slider drag costs one render per kernel idle moment, not one per
-tick. Apps whose update is itself expensive (``train_2d_explorer``) coalesce the update too.
-Without a running loop (plain Python, tests) everything happens immediately.
+tick. Apps whose update is itself expensive (``train_2d_explorer``) coalesce the update too,
+so in a notebook cell use ``app.update(...)`` (synchronous) rather than setting ``.value`` when
+the next line reads the result. Without a running loop (plain Python, tests) everything
+happens immediately.
 """
 
 from __future__ import annotations

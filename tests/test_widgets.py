@@ -43,6 +43,29 @@ def test_figures_stay_out_of_pyplot_and_render_to_a_fixed_size_png():
     assert [ax.get_position().bounds for ax in app.fig.axes] == boxes  # layout frozen: no jumps
 
 
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"), dtype=float)
+
+
+def test_cached_background_plus_dynamic_artists_equals_a_full_draw():
+    import io
+
+    scores, same = _scores()
+    app = widgets.threshold_explorer(scores, same, threshold=0.5)
+    full_draws = app.n_full_draws
+    app.update(threshold=0.9)
+    assert app.n_full_draws == full_draws  # only the moving artists were drawn
+    buf = io.BytesIO()
+    app.fig.savefig(buf, format="png", dpi=app.fig.dpi)  # a complete draw of everything
+    fast, full = _pixels(app.view.value), _pixels(buf.getvalue())
+    assert fast.shape == full.shape
+    assert np.mean(np.abs(fast - full) > 2) < 0.002  # same picture (antialiasing aside)
+
+
 def test_update_rejects_unknown_names_and_out_of_range_values():
     app = widgets.margin_explorer()
     with pytest.raises(ValueError, match="unknown control"):
