@@ -6,6 +6,7 @@ a missing browser is an error (CI installs Debian's chromium, see .ci/run).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,13 +21,15 @@ from labdriver import (
     running_lab,
 )
 
+SESSION_START = time.time()
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"UI screenshots: {SCREENSHOT_DIR}"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    shots = sorted(SCREENSHOT_DIR.glob("*.png")) if SCREENSHOT_DIR.is_dir() else []
+    shots = [p for p in SCREENSHOT_DIR.glob("*.png") if p.stat().st_mtime >= SESSION_START]
     if shots:
         terminalreporter.write_line(f"UI screenshots ({len(shots)}) saved in {SCREENSHOT_DIR}")
 

@@ -8,8 +8,9 @@ notebook there and reports what a learner would see go wrong: tracebacks, cells 
 
 DOM contract (ipywidgets 8 in JupyterLab 4):
 - a slider is `.widget-slider` (IntSlider, FloatSlider, SelectionSlider, range sliders); its
-  keyboard target is the noUiSlider handle `.noUi-handle` (`tabindex=0`, `aria-valuenow`), its
-  readout `.widget-readout`;
+  keyboard target is the noUiSlider handle `.noUi-handle` (`tabindex=0`), its value
+  `.noUi-target`'s `noUiSlider.get(true)` (`aria-valuenow` is rounded), its readout
+  `.widget-readout`;
 - the figure next to a slider is every `img` (ipywidgets.Image) and `canvas` (ipympl) inside the
   nearest enclosing element, up to the cell (`.jp-Cell`), that holds one; when none exists up to
   the cell, the text of the cell's outputs outside the slider stands in for the figure;
@@ -290,6 +291,16 @@ window.__clUI = {
     }
     return parts.join('');
   },
+  // the handle's exact value (aria-valuenow is rounded to one decimal by noUiSlider)
+  value(slider) {
+    const target = slider.querySelector('.noUi-target');
+    if (target && target.noUiSlider) {
+      const v = target.noUiSlider.get(true);
+      return String(Array.isArray(v) ? v[0] : v);
+    }
+    const handle = this.handle(slider);
+    return handle ? handle.getAttribute('aria-valuetext') : null;
+  },
   readout(slider) {
     const el = slider.querySelector('.widget-readout');
     if (!el || getComputedStyle(el).display === 'none') return null;
@@ -313,7 +324,8 @@ window.__clUI = {
     }
     const top = child || cellNode;
     const ordinal = [...top.querySelectorAll('.widget-slider')].indexOf(slider);
-    return { cell, app: app + '#' + ordinal };
+    // no widget model at the top of the output: the cell and output position identify the app
+    return { cell, app: (app || `cell ${cell} output ${k}`) + '#' + ordinal };
   },
   describe(slider, i) {
     const label = slider.querySelector('.widget-label');
@@ -331,7 +343,7 @@ window.__clUI = {
       // an Output widget) shows Python's traceback header somewhere in the same output
       traceback: (slider.closest('.jp-OutputArea-child') || slider).textContent
         .includes('Traceback (most recent call last)'),
-      value: handle ? handle.getAttribute('aria-valuenow') : null,
+      value: this.value(slider),
       signature: this.signature(slider),
     };
   },
@@ -369,14 +381,32 @@ class SliderResult:
     figure_changed: bool = False
     readout_before: str | None = None
     readout_after: str | None = None
+    value_after: str | None = None  # the handle's value after the presses (noUiSlider.get)
     seconds: float = 0.0
     traceback_shown: bool = False
     skipped: str | None = None
 
     @property
     def readout_ok(self) -> bool:
-        """The readout follows the handle (or the slider has no visible readout)."""
-        return self.readout_before is None or self.readout_after != self.readout_before
+        """The readout shows the handle's new value (or the slider has no visible readout).
+
+        A numeric readout must equal the handle's value to its displayed precision (a fine
+        slider may move less than the last digit, so the text alone may stay the same); a
+        readout that is not that number (a SelectionSlider shows an option's label while the
+        handle holds its index) must at least have changed.
+        """
+        if self.readout_before is None:
+            return True
+        if self.readout_after is None:
+            return False
+        try:
+            shown, value = float(self.readout_after), float(self.value_after or "nan")
+        except ValueError:
+            return self.readout_after != self.readout_before
+        decimals = len(self.readout_after.partition(".")[2])
+        if abs(shown - value) <= 0.5 * 10.0**-decimals + 1e-9:
+            return True
+        return self.readout_after != self.readout_before
 
     def problem(self) -> str | None:
         if self.skipped:
@@ -385,7 +415,10 @@ class SliderResult:
         if not self.figure_changed:
             return f"{name}: the figure did not change after the key presses"
         if not self.readout_ok:
-            return f"{name}: the readout still shows {self.readout_before!r}"
+            return (
+                f"{name}: the readout shows {self.readout_after!r}, not the new value "
+                f"{self.value_after} (it showed {self.readout_before!r} before)"
+            )
         if self.traceback_shown:
             return f"{name}: its app shows a Python traceback after the key presses"
         return None
@@ -622,6 +655,7 @@ class LabPage:
         self.settle(index, timeout=timeout)
         after = self.state(index)
         result.readout_after = after["readout"]
+        result.value_after = after["value"]
         result.traceback_shown = after["traceback"]
         return result
 
@@ -683,7 +717,11 @@ def check_notebook(
         report.errors, report.unexecuted = lab.model_problems()
         report.widget_errors = lab.widget_errors()
         if report.run_finished:
+            seen = set()
             for state in lab.slider_states():
+                if state["app"] in seen:  # the same app displayed again: same models, same code
+                    continue
+                seen.add(state["app"])
                 timeout = retrain_timeout if state["retrain"] else figure_timeout
                 report.sliders.append(lab.exercise_slider(state["index"], timeout))
         if screenshot is not None:

@@ -10,7 +10,7 @@ app with a `cl-retrain` slider.
 from __future__ import annotations
 
 import pytest
-from labdriver import LabPage, check_notebook
+from labdriver import LabPage, SliderResult, check_notebook
 
 # Broken sliders are expected to time out: keep that wait short here.
 FIGURE_TIMEOUT_S = 4.0
@@ -57,3 +57,24 @@ def test_checker_sees_canvas_figures(lab: LabPage) -> None:
         ("frequency", "canvas", False, True),
         ("phase", "canvas", True, True),
     ]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "value", "ok"),
+    [
+        ("60", "75", "75.0", True),  # IntSlider, step 5, three presses
+        ("60", "60", "75.0", False),  # readout stuck
+        ("0.564", "0.564", "0.5643", True),  # fine step: moved less than the last digit
+        ("0.564", "0.564", "0.5652", False),  # moved a digit, readout stuck
+        ("16", "128", "2.0", True),  # SelectionSlider: option label vs handle index
+        ("16", "16", "2.0", False),
+        ("1 – 5", "4 – 5", "4.0", True),  # range slider
+        (None, None, "3.0", True),  # readout=False: nothing to check
+        ("3", None, "4.0", False),  # readout vanished
+    ],
+)
+def test_readout_rule(before, after, value, ok) -> None:
+    """No browser needed: the rule that decides whether a readout followed its handle."""
+    result = SliderResult(0, "s", "img", False, True, before, after, value)
+    assert result.readout_ok is ok
+    assert (result.problem() is None) is ok
