@@ -43,9 +43,12 @@ __all__ = [
     "mine_triplets",
     "triplet_categories",
     "triplet_masks",
+    "triplet_zone",
 ]
 
 STRATEGIES = ("all", "easy", "semihard", "hard", "batch_hard")
+EASY, SEMIHARD, HARD = 0, 1, 2
+"""Zone codes returned by :func:`triplet_zone`."""
 
 
 class TripletCategories(NamedTuple):
@@ -94,12 +97,47 @@ def _check_dist(dist, labels) -> tuple[Tensor, Tensor]:
     return dist.detach(), labels
 
 
+def _closer_beyond(d_ap: Tensor, d_an: Tensor, margin: float) -> tuple[Tensor, Tensor]:
+    # the one place where the FaceNet inequalities and their boundary convention are written
+    return d_an <= d_ap, d_an > d_ap + margin
+
+
+def triplet_zone(d_ap, d_an, margin: float) -> Tensor:
+    """Zone of triplets given their two distances: ``EASY`` (0), ``SEMIHARD`` (1) or ``HARD`` (2).
+
+    The same inequalities and boundary convention as :func:`triplet_categories`, element-wise
+    and broadcasting, for when the distances are already known (one anchor and positive against
+    many negatives, a slider app): no ``(N, N, N)`` tensor is built.
+
+    Args:
+        d_ap: anchor-positive distances.
+        d_an: anchor-negative distances, broadcastable with ``d_ap``.
+        margin: the triplet margin, >= 0.
+
+    Returns:
+        An int64 tensor of zone codes with the broadcast shape.
+
+    Shape:
+        ``d_ap``: ``(*)``, ``d_an``: ``(*)`` -> ``(*)`` broadcast.
+
+    Raises:
+        ValueError: distances not finite, or ``margin < 0``.
+    """
+    d_ap, d_an = torch.as_tensor(d_ap), torch.as_tensor(d_an)
+    for name, t in (("d_ap", d_ap), ("d_an", d_an)):
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} must be finite (no NaN or Inf)")
+    margin = _check_nonneg(margin, "margin")
+    closer, beyond = _closer_beyond(d_ap, d_an, margin)
+    zone = torch.full(closer.shape, SEMIHARD, dtype=torch.int64, device=closer.device)
+    return zone.masked_fill(beyond, EASY).masked_fill(closer, HARD)
+
+
 def _categories(dist: Tensor, labels: Tensor, margin: float) -> TripletCategories:
     valid = triplet_masks(labels)  # (N, N, N)
     d_ap = dist[:, :, None]  # (N, N, 1)
     d_an = dist[:, None, :]  # (N, 1, N)
-    closer = d_an <= d_ap  # (N, N, N)
-    beyond = d_an > d_ap + margin  # (N, N, N)
+    closer, beyond = _closer_beyond(d_ap, d_an, margin)  # (N, N, N) each
     return TripletCategories(
         easy=valid & beyond,
         semihard=valid & ~closer & ~beyond,

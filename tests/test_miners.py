@@ -257,3 +257,27 @@ BAD_CALLS = [
 def test_bad_input_raises_value_error_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_triplet_zone_agrees_with_triplet_categories():
+    g = torch.Generator().manual_seed(5)
+    emb = torch.randn(12, 3, generator=g)
+    labels = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
+    dist = torch.cdist(emb, emb)
+    cats = M.triplet_categories(dist, labels, 0.4)
+    valid = M.triplet_masks(labels)
+    zone = M.triplet_zone(dist[:, :, None], dist[:, None, :], 0.4)  # (N, N, N)
+    assert torch.equal(cats.easy, valid & (zone == M.EASY))
+    assert torch.equal(cats.semihard, valid & (zone == M.SEMIHARD))
+    assert torch.equal(cats.hard, valid & (zone == M.HARD))
+
+
+def test_triplet_zone_boundaries_and_errors():
+    d_ap = torch.tensor(1.0)
+    d_an = torch.tensor([0.5, 1.0, 1.25, 1.5, 1.75])  # exact in binary; margin 0.5
+    expected = [M.HARD, M.HARD, M.SEMIHARD, M.SEMIHARD, M.EASY]
+    assert M.triplet_zone(d_ap, d_an, 0.5).tolist() == expected
+    with pytest.raises(ValueError, match="margin"):
+        M.triplet_zone(d_ap, d_an, -1.0)
+    with pytest.raises(ValueError, match="d_an"):
+        M.triplet_zone(d_ap, torch.tensor([float("nan")]), 0.5)
