@@ -19,22 +19,26 @@ from cl_lessons.exercises.lesson03 import check_fusion, check_two_tower_scores
 from cl_lessons.exercises.lesson04 import check_contrastive_grad, check_contrastive_loss
 from cl_lessons.exercises.lesson05 import check_triplet_category, check_triplet_loss
 from cl_lessons.exercises.lesson06 import check_batch_hard, check_valid_triplet_mask
+from cl_lessons.exercises.lesson07 import check_alignment, check_info_nce, check_uniformity
 
 __all__ = [
     "CheckFailed",
     "CheckResult",
+    "check_alignment",
     "check_batch_hard",
     "check_contrastive_grad",
     "check_contrastive_loss",
     "check_cosine_similarity",
     "check_euclidean",
     "check_fusion",
+    "check_info_nce",
     "check_l1_head",
     "check_pairwise_distances",
     "check_siamese_forward",
     "check_triplet_category",
     "check_triplet_loss",
     "check_two_tower_scores",
+    "check_uniformity",
     "check_valid_triplet_mask",
     "check_verification_accuracy",
     "exercise_check",
