@@ -20,12 +20,18 @@ from cl_lessons.exercises.lesson04 import check_contrastive_grad, check_contrast
 from cl_lessons.exercises.lesson05 import check_triplet_category, check_triplet_loss
 from cl_lessons.exercises.lesson06 import check_batch_hard, check_valid_triplet_mask
 from cl_lessons.exercises.lesson07 import check_alignment, check_info_nce, check_uniformity
+from cl_lessons.exercises.lesson08 import (
+    check_collapse_std,
+    check_momentum_update,
+    check_queue_update,
+)
 
 __all__ = [
     "CheckFailed",
     "CheckResult",
     "check_alignment",
     "check_batch_hard",
+    "check_collapse_std",
     "check_contrastive_grad",
     "check_contrastive_loss",
     "check_cosine_similarity",
@@ -33,7 +39,9 @@ __all__ = [
     "check_fusion",
     "check_info_nce",
     "check_l1_head",
+    "check_momentum_update",
     "check_pairwise_distances",
+    "check_queue_update",
     "check_siamese_forward",
     "check_triplet_category",
     "check_triplet_loss",
