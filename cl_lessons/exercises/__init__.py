@@ -25,6 +25,7 @@ from cl_lessons.exercises.lesson08 import (
     check_momentum_update,
     check_queue_update,
 )
+from cl_lessons.exercises.lesson09 import check_knn_indices, check_pca_2d
 
 __all__ = [
     "CheckFailed",
@@ -38,9 +39,11 @@ __all__ = [
     "check_euclidean",
     "check_fusion",
     "check_info_nce",
+    "check_knn_indices",
     "check_l1_head",
     "check_momentum_update",
     "check_pairwise_distances",
+    "check_pca_2d",
     "check_queue_update",
     "check_siamese_forward",
     "check_triplet_category",
