@@ -77,7 +77,10 @@ def main() -> int:
                 lab.wait_widgets_rendered()
                 errors, _ = lab.model_problems()
                 if not finished or errors:
-                    rows.append((notebook.stem, "-", "Run All failed", "", "", 0, None, None, ""))
+                    why = errors[0][:60] if errors else "timed out"
+                    rows.append(
+                        (notebook.stem, "-", f"Run All failed: {why}", "", "", 0, None, None, "")
+                    )
                     continue
                 seen = set()
                 for state in lab.slider_states():
