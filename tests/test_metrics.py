@@ -223,6 +223,8 @@ def test_linear_probe_accuracy():
     sep = np.r_[np.zeros((20, 2)), np.ones((20, 2)) * 5] + rng.normal(size=(40, 2)) * 0.1
     lab = np.r_[np.zeros(20), np.ones(20)].astype(int)
     assert M.linear_probe_accuracy(sep, lab, sep, lab) == 1.0
+    # the thread limit changes the speed, not the answer
+    assert M.linear_probe_accuracy(xtr, ytr, xte, yte, threads=None) == pytest.approx(got)
 
 
 # ----------------------------------------------------------------------------- alignment/uniformity
@@ -304,6 +306,7 @@ BAD_CALLS = [
     (lambda: M.linear_probe_accuracy(E, np.zeros(6, int), E, L6), "at least two classes"),
     (lambda: M.linear_probe_accuracy(E, L6, E, L6, C=0), "C must be a finite number > 0"),
     (lambda: M.linear_probe_accuracy(E, L6, E[:, :1], L6), "same feature size"),
+    (lambda: M.linear_probe_accuracy(E, L6, E, L6, threads=0), "threads must be"),
     (lambda: M.alignment(E, E[:3]), "z1 and z2 must have the same shape"),
     (lambda: M.alignment(E, E, alpha=0), "alpha must be > 0"),
     (lambda: M.alignment(E[0], E[0]), "z1 must be 2-D"),
