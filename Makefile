@@ -59,11 +59,13 @@ lint: $(DEV_STAMP)
 unit: $(DEV_STAMP)
 	$(BIN)/pytest tests --ignore=tests/ui --ignore=tests/test_notebooks.py $(PYTEST_ARGS)
 
+# One BLAS/OpenMP thread for executed notebooks: the lessons' models are tiny, and spinning
+# threads of a kernel, a Jupyter server and a browser sharing 2 cores cost up to 10x in time.
 notebooks: $(DEV_STAMP)
-	CL_LESSONS_FAST=1 $(BIN)/pytest tests/test_notebooks.py $(PYTEST_ARGS)
+	CL_LESSONS_FAST=1 OMP_NUM_THREADS=1 $(BIN)/pytest tests/test_notebooks.py $(PYTEST_ARGS)
 
 ui: $(DEV_STAMP)
-	CL_LESSONS_FAST=1 $(BIN)/pytest tests/ui $(PYTEST_ARGS)
+	CL_LESSONS_FAST=1 OMP_NUM_THREADS=1 $(BIN)/pytest tests/ui $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
