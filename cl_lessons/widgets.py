@@ -83,6 +83,10 @@ def _uses_ipympl() -> bool:
     return "ipympl" in backend or backend == "widget"
 
 
+RETRAIN_CLASS = "cl-retrain"
+"""CSS class of controls that act on release and may retrain (tests/ui waits longer for them)."""
+
+
 def _slider(
     name: str,
     value: float,
@@ -92,7 +96,7 @@ def _slider(
     fmt: str = ".2f",
     continuous: bool = True,
 ) -> widgets.FloatSlider:
-    return widgets.FloatSlider(
+    slider = widgets.FloatSlider(
         value=value,
         min=lo,
         max=hi,
@@ -103,6 +107,10 @@ def _slider(
         style=_STYLE,
         layout=widgets.Layout(width="300px"),
     )
+    if not continuous:
+        # answers on release, possibly after retraining: the browser tests wait longer for it
+        slider.add_class(RETRAIN_CLASS)
+    return slider
 
 
 def _int_slider(name: str, value: int, lo: int, hi: int) -> widgets.IntSlider:
@@ -213,7 +221,9 @@ class App(widgets.VBox):
         """Draw the first state, freeze the layout (no per-update layout cost), render."""
         self._apply()
         self.n_applies += 1
-        self.fig.canvas.draw()  # constrained layout places the axes once
+        # constrained layout places the axes once; draw_without_rendering, because drawing an
+        # ipympl canvas before the browser has displayed it leaves it blank (0x0)
+        self.fig.draw_without_rendering()
         self.fig.set_layout_engine("none")  # then positions stay fixed: no jumps, faster draws
         self._render()
 

@@ -642,3 +642,11 @@ def test_hypersphere_view_bad_arguments():
         widgets.hypersphere_view(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="labels given without z3"):
         widgets.hypersphere_view(labels=[0, 1])
+
+
+def test_retraining_controls_carry_the_retrain_class_and_others_do_not():
+    app = widgets.train_2d_explorer(n=60, steps=10)
+    assert widgets.RETRAIN_CLASS in app.controls["margin"]._dom_classes
+    assert not app.controls["margin"].continuous_update
+    other = widgets.margin_explorer()
+    assert all(widgets.RETRAIN_CLASS not in c._dom_classes for c in other.controls.values())
