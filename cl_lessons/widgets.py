@@ -138,9 +138,17 @@ def _dropdown(name: str, options: Sequence[str], value: str) -> widgets.Dropdown
 class App(widgets.VBox):
     """Base class of the apps: controls, one figure, a status line, coalesced redraws.
 
-    Subclasses build their axes and artists in ``__init__`` (after calling
-    ``super().__init__``), implement :meth:`_apply` (read ``self.values``, update artists in
-    place) and finish with ``self._start()``.
+    Writing your own app (lessons 03 and 08 do) takes four steps, all of them needed:
+
+    1. in ``__init__``, call ``super().__init__(controls, figsize=...)``, then build the axes
+       and artists on ``self.fig``;
+    2. register every artist that changes on an update, titles included, with
+       ``self._dynamic(artist, ...)``: the PNG path caches everything else as a pixel background
+       (as blitting does), so an unregistered artist keeps showing its first state;
+    3. implement ``_apply(self)``: read ``self.values`` and update the artists in place; if it
+       changes anything static (a label, a non-registered artist), call ``self._touch()``;
+       axis-limit changes are detected by themselves;
+    4. finish ``__init__`` with ``self._start()``.
 
     Attributes:
         fig: the matplotlib Figure.
