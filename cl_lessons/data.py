@@ -133,6 +133,12 @@ def _class_sizes(n: int, num_classes: int) -> list[int]:
     return [base + (c < extra) for c in range(num_classes)]
 
 
+def _balanced_labels(n: int, num_classes: int) -> Tensor:
+    return torch.repeat_interleave(
+        torch.arange(num_classes), torch.tensor(_class_sizes(n, num_classes))
+    )
+
+
 def _shuffle(X: Tensor, y: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor]:
     order = torch.randperm(len(y), generator=gen)
     return X[order].float().contiguous(), y[order].long().contiguous()
@@ -167,9 +173,7 @@ def make_blobs(
     _check_toy(n, num_classes, seed)
     spread = _check_nonneg(spread, "spread")
     gen = torch.Generator().manual_seed(seed)
-    y = torch.repeat_interleave(
-        torch.arange(num_classes), torch.tensor(_class_sizes(n, num_classes))
-    )
+    y = _balanced_labels(n, num_classes)  # (n,)
     angle = 2 * math.pi * torch.arange(num_classes) / num_classes + math.pi / 2  # (C,)
     centres = 2.0 * torch.stack([angle.cos(), angle.sin()], 1)  # (C, 2)
     X = centres[y] + spread * torch.randn(n, 2, generator=gen)  # (n, 2)
@@ -232,9 +236,7 @@ def make_rings(
     _check_toy(n, num_classes, seed)
     noise = _check_nonneg(noise, "noise")
     gen = torch.Generator().manual_seed(seed)
-    y = torch.repeat_interleave(
-        torch.arange(num_classes), torch.tensor(_class_sizes(n, num_classes))
-    )
+    y = _balanced_labels(n, num_classes)  # (n,)
     angle = 2 * math.pi * torch.rand(n, generator=gen)  # (n,)
     radius = (y + 1).float() + noise * torch.randn(n, generator=gen)  # (n,)
     X = radius.unsqueeze(1) * torch.stack([angle.cos(), angle.sin()], 1)  # (n, 2)
