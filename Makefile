@@ -4,9 +4,10 @@
 #
 # Variables:
 #   PYTHON      interpreter used to create the venv (default: python3, must be >= 3.10)
-#   TORCH_SPEC  a pip requirement installed before the package, e.g. TORCH_SPEC=torch==2.13.0
+#   TORCH_SPEC  pip arguments installed before the package, e.g. TORCH_SPEC=torch==2.13.0
 #               for the CPU wheel in CI (a plain `torch` from PyPI is a multi-GB CUDA build
-#               on Linux). Empty: pip resolves torch>=2.2 itself.
+#               on Linux), or the CPU-index arguments of pytorch.org's install selector.
+#               Passed to pip unquoted. Empty: pip resolves torch>=2.2 itself.
 #   PORT        JupyterLab port for `make lab` (default 8888)
 #   PYTEST_ARGS extra arguments for every pytest layer
 #   LAB_ARGS    extra arguments for jupyter lab, e.g. LAB_ARGS=--no-browser
@@ -43,12 +44,12 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(BASE_STAMP): pyproject.toml | $(PY)
-	$(if $(TORCH_SPEC),$(PY) -m pip install --quiet "$(TORCH_SPEC)")
+	$(if $(TORCH_SPEC),$(PY) -m pip install --quiet $(TORCH_SPEC))
 	$(PY) -m pip install --quiet -e .
 	@touch $@
 
 $(DEV_STAMP): pyproject.toml | $(PY)
-	$(if $(TORCH_SPEC),$(PY) -m pip install --quiet "$(TORCH_SPEC)")
+	$(if $(TORCH_SPEC),$(PY) -m pip install --quiet $(TORCH_SPEC))
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(BASE_STAMP) $@
 
