@@ -321,18 +321,39 @@ def _hinge_on(x: Tensor, a: Tensor, p: Tensor, n: Tensor, margin: float, distanc
     return F.relu(d_ap - d_an + margin).mean()
 
 
-def _batch_hard(x: Tensor, pos: Tensor, neg: Tensor, margin: float, distance: str) -> Tensor:
+def _batch_hard(x: Tensor, labels: Tensor, margin: float, distance: str) -> Tensor:
     # Hermans et al. 2017: hardest positive and hardest negative per anchor
-    valid = pos.any(1) & neg.any(1)  # (N,)
+    same = labels[:, None] == labels[None, :]  # (N, N), the diagonal included
+    count = same.sum(1)  # (N,) class sizes
+    valid = (count > 1) & (count < labels.shape[0])  # (N,) >= 1 positive and >= 1 negative
     if not bool(valid.any()):
         return _zero_loss(x)
-    sel = _selection_distance(x, distance)  # (N, N), values in [0, big)
-    big = 2.0 * float(sel.max()) + 1.0
-    # masks applied by arithmetic: CPU masked_fill / where are ~10x slower than an add
-    hardest_pos = (sel - (~pos).to(sel.dtype) * big).argmax(1)  # (N,) others pushed below 0
-    hardest_neg = (sel + (~neg).to(sel.dtype) * big).argmin(1)  # (N,) others pushed above big
-    a = torch.nonzero(valid).squeeze(1)  # (V,)
-    return _hinge_on(x, a, hardest_pos[a], hardest_neg[a], margin, distance)
+    with torch.no_grad():
+        if distance == "euclidean":
+            # per anchor i, ||x_j||^2 - 2 x_i.x_j orders j like d(i, j): one matrix product,
+            # no square root, no clamp (centred first, which keeps float32 cancellation small)
+            xc = x.detach() - x.detach().mean(0, keepdim=True)  # (N, D)
+            sq = (xc * xc).sum(1)  # (N,)
+            sel = sq[None, :] - 2.0 * (xc @ xc.T)  # (N, N)
+            big = 8.0 * float(sq.max()) + 1.0  # |sel| <= 3 max ||x||^2: twice its spread, at least
+        else:
+            sel = -pairwise_cosine_similarity(x.detach())  # (N, N) orders like 1 - cos
+            big = 5.0  # sel in [-1, 1]
+        # one masked copy serves both searches (CPU masked_fill / where cost more than an add):
+        # same-label entries are lifted by big, so the argmin is the nearest other-label sample
+        # and, once the diagonal is pushed down, the argmax is the farthest same-label one
+        lifted = sel.add(same.to(sel.dtype), alpha=big)  # (N, N)
+        hardest_neg = lifted.argmin(1)  # (N,)
+        lifted.diagonal().sub_(2.0 * big)
+        hardest_pos = lifted.argmax(1)  # (N,)
+    if bool(valid.all()):  # the usual P x K batch: no gather of the anchors
+        anchors = x
+    else:
+        keep = torch.nonzero(valid).squeeze(1)  # (V,)
+        anchors, hardest_pos, hardest_neg = x[keep], hardest_pos[keep], hardest_neg[keep]
+    d_ap = _rowwise_distance(anchors, x.index_select(0, hardest_pos), distance)  # (V,)
+    d_an = _rowwise_distance(anchors, x.index_select(0, hardest_neg), distance)  # (V,)
+    return F.relu(d_ap - d_an + margin).mean()
 
 
 def _semihard_negatives(dist: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -373,10 +394,17 @@ def _semihard_negatives(dist: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor,
 
 
 def _batch_semihard(x: Tensor, pos: Tensor, neg: Tensor, margin: float, distance: str) -> Tensor:
-    a, p, n = _semihard_negatives(_selection_distance(x, distance), pos, neg)  # (P,) each
+    # N (K - 1) triplets: gathering their rows twice and scatter-adding the gradient back costs
+    # ~3x more than the backward of one (N, N) distance matrix (measured at N=512, K=8), so the
+    # hinge is read off that matrix; the negatives are chosen on its no-grad copy
+    dist = _pairwise_distance(x, distance)  # (N, N)
+    a, p, n = _semihard_negatives(dist.detach(), pos, neg)  # (P,) each
     if a.shape[0] == 0:
         return _zero_loss(x)
-    return _hinge_on(x, a, p, n, margin, distance)
+    flat, cols = dist.reshape(-1), dist.shape[1]
+    d_ap = flat.index_select(0, a * cols + p)  # (P,) index_select: cheaper backward than [...]
+    d_an = flat.index_select(0, a * cols + n)  # (P,)
+    return F.relu(d_ap - d_an + margin).mean()
 
 
 def batch_triplet_loss(
@@ -400,8 +428,9 @@ def batch_triplet_loss(
       mean of ``h`` over positive pairs (pairs whose anchor has no negative are left out).
 
     For ``"hard"`` and ``"semihard"`` the triplets are chosen on the distance matrix without
-    gradient, then their loss is computed on exact row-wise distances, so the backward pass touches
-    only the chosen ``O(N)`` or ``O(N K)`` distances rather than the ``(N, N)`` matrix. A batch
+    gradient. Batch-hard then computes its ``O(N)`` hinges on exact row-wise distances, so its
+    backward pass touches only those; semi-hard has ``O(N K)`` of them and reads them off the
+    ``(N, N)`` matrix, whose backward is then cheaper than gathering that many rows. A batch
     with no valid triplet (one class only, or singletons) returns a zero that still carries a
     gradient, never NaN.
 
@@ -431,11 +460,11 @@ def batch_triplet_loss(
     margin = _check_nonneg(margin, "margin")
     _check_choice(mining, "mining", MININGS)
     _check_choice(distance, "distance", DISTANCES)
+    if mining == "hard":
+        return _batch_hard(embeddings, labels, margin, distance)
     pos, neg = _label_masks(labels)  # (N, N) each
     if mining == "all":
         return _batch_all(_pairwise_distance(embeddings, distance), pos, neg, margin)
-    if mining == "hard":
-        return _batch_hard(embeddings, pos, neg, margin, distance)
     return _batch_semihard(embeddings, pos, neg, margin, distance)
 
 
