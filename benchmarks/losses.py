@@ -265,8 +265,8 @@ def bench_triplet_mining(b: int, d: int, per_class: int) -> None:
     tml = pml.TripletMarginLoss(margin=margin)
     t_ps = timeit(fwd_bwd(lambda: tml(x, y, semi(x, y)), x), reps=5, budget_s=3)
     t_os = timeit(fwd_bwd(lambda: L.batch_triplet_loss(x, y, margin, "semihard"), x), reps=20)
-    t_ph = timeit(fwd_bwd(lambda: tml(x, y, hard(x, y)), x), reps=10, budget_s=3)
-    t_oh = timeit(fwd_bwd(lambda: L.batch_triplet_loss(x, y, margin, "hard"), x), reps=20)
+    t_ph = timeit(fwd_bwd(lambda: tml(x, y, hard(x, y)), x), reps=50, budget_s=3)
+    t_oh = timeit(fwd_bwd(lambda: L.batch_triplet_loss(x, y, margin, "hard"), x), reps=50)
     t_oa = timeit(fwd_bwd(lambda: L.batch_triplet_loss(x, y, margin, "all"), x), reps=5)
     row(f"pml semihard miner+loss, B={b}", "TripletMarginMiner('semihard')", t_ps)
     row(

@@ -334,7 +334,7 @@ def _batch_hard(x: Tensor, labels: Tensor, margin: float, distance: str) -> Tens
             # no square root, no clamp (centred first, which keeps float32 cancellation small)
             xc = x.detach() - x.detach().mean(0, keepdim=True)  # (N, D)
             sq = (xc * xc).sum(1)  # (N,)
-            sel = sq[None, :] - 2.0 * (xc @ xc.T)  # (N, N)
+            sel = torch.addmm(sq[None, :], xc, xc.T, alpha=-2.0)  # (N, N) ||x_j||^2 - 2 x_i.x_j
             big = 8.0 * float(sq.max()) + 1.0  # |sel| <= 3 max ||x||^2: twice its spread, at least
         else:
             sel = -pairwise_cosine_similarity(x.detach())  # (N, N) orders like 1 - cos
