@@ -53,3 +53,27 @@ def test_lesson_format(path):
     if not path.stem.startswith("00"):
         assert re.search(r"#+ *References", text), "a References section is missing"
         assert "cl.widgets." in code, "every lesson has at least one slider app"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_exercise_checks_exist(path):
+    from cl_lessons import exercises
+
+    code = "\n".join(_source(c) for c in _load(path)["cells"] if c["cell_type"] == "code")
+    for name in set(re.findall(r"cl\.exercises\.(check_\w+)", code)):
+        assert name in exercises.__all__, (
+            f"{path.name} calls cl.exercises.{name}, which is not exported"
+        )
+
+
+def test_every_lesson_check_is_exported():
+    import importlib
+    import pkgutil
+
+    from cl_lessons import exercises
+
+    for info in pkgutil.iter_modules(exercises.__path__):
+        if info.name.startswith("lesson"):
+            module = importlib.import_module(f"cl_lessons.exercises.{info.name}")
+            for name in module.__all__:
+                assert name in exercises.__all__, f"{info.name}.{name} is not re-exported"

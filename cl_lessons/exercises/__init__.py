@@ -7,8 +7,7 @@ hint when it is not; it never raises because of the learner's code.
 from cl_lessons.exercises._core import CheckFailed, CheckResult, exercise_check, expect_close
 from cl_lessons.exercises.lesson00 import check_euclidean
 
-# Lessons add their re-exports below, one block per lesson (keep the order).
-# -- lesson exports --
+# one import per lesson, in lesson order
 from cl_lessons.exercises.lesson01 import check_cosine_similarity, check_pairwise_distances
 from cl_lessons.exercises.lesson02 import (
     check_l1_head,
