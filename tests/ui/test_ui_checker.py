@@ -4,7 +4,7 @@ tests/ui/fixtures/ is served as ui_fixtures/. broken_widget.ipynb holds a workin
 an app whose callback raises, one whose slider is not wired to its figure, and a widget that
 cannot be displayed, and one that redraws but then prints a traceback in the app;
 error_cell.ipynb raises in a cell; ipympl_app.ipynb is a working canvas
-app with a `cl-retrain` slider.
+app with a `cl-retrain` slider; ipympl_course_app.ipynb shows a cl_lessons app on an ipympl canvas.
 """
 
 from __future__ import annotations
@@ -78,3 +78,13 @@ def test_readout_rule(before, after, value, ok) -> None:
     result = SliderResult(0, "s", "img", False, True, before, after, value)
     assert result.readout_ok is ok
     assert (result.problem() is None) is ok
+
+
+@pytest.mark.ui
+def test_course_app_draws_on_an_ipympl_canvas(lab: LabPage) -> None:
+    # App._start once drew the canvas before the browser displayed it, which left it blank
+    report = check_notebook(lab, "ui_fixtures/ipympl_course_app.ipynb")
+    assert report.problems() == []
+    assert [(s.label, s.kind, s.figure_changed) for s in report.sliders] == [
+        ("margin", "canvas", True)
+    ]
