@@ -323,11 +323,14 @@ def _hinge_on(x: Tensor, a: Tensor, p: Tensor, n: Tensor, margin: float, distanc
 
 def _batch_hard(x: Tensor, labels: Tensor, margin: float, distance: str) -> Tensor:
     # Hermans et al. 2017: hardest positive and hardest negative per anchor
-    same = labels[:, None] == labels[None, :]  # (N, N), the diagonal included
-    count = same.sum(1)  # (N,) class sizes
-    valid = (count > 1) & (count < labels.shape[0])  # (N,) >= 1 positive and >= 1 negative
-    if not bool(valid.any()):
+    n = labels.shape[0]
+    _, inverse, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
+    count = sizes[inverse]  # (N,) size of each sample's class
+    valid = (count > 1) & (count < n)  # (N,) >= 1 positive and >= 1 negative
+    num_valid = int(valid.sum())
+    if num_valid == 0:
         return _zero_loss(x)
+    same = labels[:, None] == labels[None, :]  # (N, N), the diagonal included
     with torch.no_grad():
         if distance == "euclidean":
             # per anchor i, ||x_j||^2 - 2 x_i.x_j orders j like d(i, j): one matrix product,
@@ -346,7 +349,7 @@ def _batch_hard(x: Tensor, labels: Tensor, margin: float, distance: str) -> Tens
         hardest_neg = lifted.argmin(1)  # (N,)
         lifted.diagonal().sub_(2.0 * big)
         hardest_pos = lifted.argmax(1)  # (N,)
-    if bool(valid.all()):  # the usual P x K batch: no gather of the anchors
+    if num_valid == n:  # the usual P x K batch: no gather of the anchors
         anchors = x
     else:
         keep = torch.nonzero(valid).squeeze(1)  # (V,)
