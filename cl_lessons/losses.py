@@ -303,24 +303,6 @@ def _batch_all(dist: Tensor, pos: Tensor, neg: Tensor, margin: float) -> Tensor:
     return total / count
 
 
-def _selection_distance(x: Tensor, distance: str) -> Tensor:
-    """``(N, N)`` matrix, no gradient, that orders pairs like the distance (to pick triplets).
-
-    Squared Euclidean distances (the square root does not change the order) or ``1 - cos``.
-    """
-    with torch.no_grad():
-        if distance == "euclidean":
-            return pairwise_euclidean(x, squared=True)  # (N, N)
-        return 1.0 - pairwise_cosine_similarity(x)  # (N, N)
-
-
-def _hinge_on(x: Tensor, a: Tensor, p: Tensor, n: Tensor, margin: float, distance: str) -> Tensor:
-    # the loss of chosen triplets, on exact row-wise distances: the gradient touches only them
-    d_ap = _rowwise_distance(x[a], x[p], distance)  # (T,)
-    d_an = _rowwise_distance(x[a], x[n], distance)  # (T,)
-    return F.relu(d_ap - d_an + margin).mean()
-
-
 def _batch_hard(x: Tensor, labels: Tensor, margin: float, distance: str) -> Tensor:
     # Hermans et al. 2017: hardest positive and hardest negative per anchor
     n = labels.shape[0]
@@ -368,7 +350,7 @@ def _semihard_negatives(dist: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor,
     negative) entries. Pairs whose anchor has no negative are dropped.
 
     Args:
-        dist: a no-grad ``(N, N)`` matrix ordered like the distance (see ``_selection_distance``).
+        dist: a no-grad ``(N, N)`` matrix ordered like the distance.
         pos: positive-pair mask.
         neg: negative mask.
 
