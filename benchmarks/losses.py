@@ -1,7 +1,7 @@
 """Speed of the losses of cl_lessons: vectorised vs matrix products alone, vs
 pytorch-metric-learning, and vs a naive per-sample Python loop.
 
-Run:  .venv/bin/python benchmarks/losses.py            (full sizes, about two minutes on 2 cores)
+Run:  .venv/bin/python benchmarks/losses.py            (full sizes, about half a minute on 2 cores)
       .venv/bin/python benchmarks/losses.py --quick    (tiny sizes, a few seconds)
 
 Every time is the best of several forward+backward calls after a warm-up; ratios compare

@@ -221,6 +221,34 @@ def test_batch_triplet_matches_loop(dtype, distance, mining, margin, n, d, class
     assert_close(got, ref(x, y, margin, distance), **TOL[dtype])
 
 
+@pytest.mark.parametrize("distance", DISTANCES)
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5],  # P x K: every row an anchor
+        [0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 4, 4],  # unequal classes and a singleton (not an anchor)
+    ],
+)
+def test_batch_hard_gradient_matches_loop(distance, labels):
+    # batch-hard has a hand-written backward on the Euclidean path: it must agree with autograd
+    # through the looped reference, anchors that are left out included
+    x = randn(12, 5, seed=21, requires_grad=True)
+    y = torch.tensor(labels)
+    (got,) = torch.autograd.grad(L.batch_triplet_loss(x, y, 0.5, "hard", distance), x)
+    (ref,) = torch.autograd.grad(ref_batch_hard(x, y, 0.5, distance), x)
+    assert got.abs().sum() > 0  # some hinge is active, so the comparison means something
+    assert_close(got, ref, **TOL[torch.float64])
+
+
+def test_batch_hard_refuses_double_backward_instead_of_lying():
+    x = randn(6, 3, requires_grad=True)
+    y = [0, 0, 1, 1, 2, 2]
+    (g,) = torch.autograd.grad(L.batch_triplet_loss(x, y, 1.0, "hard"), x)  # first order works
+    assert torch.isfinite(g).all()
+    with pytest.raises(RuntimeError, match="second derivative"):
+        torch.autograd.grad(L.batch_triplet_loss(x, y, 1.0, "hard"), x, create_graph=True)
+
+
 # Five points on a line: class A at 0, 1, 4; class B at 2, 3 (margin 1). Hand-computed in the
 # module docstring of this test: batch-all 25/18, batch-hard 12/5, semi-hard 9/8. The pair (1, 0)
 # has d(a,p) = d(a,n) = 1 for n = 2: a tie, which semi-hard must skip (it needs d(a,n) > d(a,p)).
@@ -577,3 +605,16 @@ BAD_CALLS = [
 def test_bad_input_raises_value_error_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_finite_check_sees_inf_pairs_and_allows_sums_that_overflow():
+    # the check sums the tensor first: +inf and -inf sum to NaN and must still be caught, while
+    # finite entries whose sum overflows float32 are valid input and must pass
+    both = X.clone()
+    both[0, 0], both[1, 1] = float("inf"), float("-inf")
+    with pytest.raises(ValueError, match="embeddings contains NaN or Inf"):
+        L.batch_triplet_loss(both, LAB)
+    # float16 tops out at 65504: a sum of ordinary large activations overflows, the entries do not
+    big = (randn(4, 3, seed=3) * 1000 + 30000).half()
+    assert math.isinf(float(big.sum()))  # the sum overflows ...
+    assert torch.isfinite(L.batch_triplet_loss(big, LAB, mining="hard"))  # ... the input is valid
