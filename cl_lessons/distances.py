@@ -20,6 +20,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from cl_lessons._checks import check_float_tensor
+
 __all__ = [
     "cosine_distance",
     "cosine_similarity",
@@ -33,16 +35,9 @@ __all__ = [
 EPS = 1e-8
 
 
-def _check_tensor(t, name: str) -> None:
-    if not isinstance(t, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-    if not (t.is_floating_point()):
-        raise ValueError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
-
-
 def _check_rowwise(a: Tensor, b: Tensor) -> None:
-    _check_tensor(a, "a")
-    _check_tensor(b, "b")
+    check_float_tensor(a, "a")
+    check_float_tensor(b, "b")
     if a.ndim == 0:
         raise ValueError("a must have at least one dimension (features last), got a scalar")
     if a.shape != b.shape:
@@ -54,11 +49,11 @@ def _check_rowwise(a: Tensor, b: Tensor) -> None:
 
 
 def _check_pairwise(x: Tensor, y: Tensor | None) -> None:
-    _check_tensor(x, "x")
+    check_float_tensor(x, "x")
     if x.ndim != 2:
         raise ValueError(f"x must be 2-D (N, D), got shape {tuple(x.shape)}")
     if y is not None:
-        _check_tensor(y, "y")
+        check_float_tensor(y, "y")
         if y.ndim != 2:
             raise ValueError(f"y must be 2-D (M, D), got shape {tuple(y.shape)}")
         if y.shape[1] != x.shape[1]:

@@ -26,15 +26,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from cl_lessons.losses import (
-    DISTANCES,
-    _check_choice,
-    _check_embeddings,
-    _check_labels,
-    _check_nonneg,
-    _label_masks,
-    _pairwise_distance,
-)
+from cl_lessons._checks import check_choice, check_embeddings, check_labels, check_nonneg
+from cl_lessons.losses._common import DISTANCES, _label_masks, _pairwise_distance
 
 __all__ = [
     "STRATEGIES",
@@ -77,7 +70,7 @@ def triplet_masks(labels) -> Tensor:
     Raises:
         ValueError: ``labels`` is empty, not 1-D, or not integers.
     """
-    labels = _check_labels(labels, None)
+    labels = check_labels(labels, None)
     if labels.shape[0] == 0:
         raise ValueError("labels is empty")
     pos, neg = _label_masks(labels)  # (N, N) each
@@ -93,7 +86,7 @@ def _check_dist(dist, labels) -> tuple[Tensor, Tensor]:
         raise ValueError("dist is empty")
     if not dist.is_floating_point() or not bool(torch.isfinite(dist).all()):
         raise ValueError("dist must be a finite floating-point matrix (no NaN or Inf)")
-    labels = _check_labels(labels, dist.shape[0], dist.device)
+    labels = check_labels(labels, dist.shape[0], dist.device)
     return dist.detach(), labels
 
 
@@ -127,7 +120,7 @@ def triplet_zone(d_ap, d_an, margin: float) -> Tensor:
     for name, t in (("d_ap", d_ap), ("d_an", d_an)):
         if not bool(torch.isfinite(t).all()):
             raise ValueError(f"{name} must be finite (no NaN or Inf)")
-    margin = _check_nonneg(margin, "margin")
+    margin = check_nonneg(margin, "margin")
     closer, beyond = _closer_beyond(d_ap, d_an, margin)
     zone = torch.full(closer.shape, SEMIHARD, dtype=torch.int64, device=closer.device)
     return zone.masked_fill(beyond, EASY).masked_fill(closer, HARD)
@@ -171,7 +164,7 @@ def triplet_categories(dist: Tensor, labels, margin: float) -> TripletCategories
         Schroff et al. 2015, FaceNet, https://arxiv.org/abs/1503.03832.
     """
     dist, labels = _check_dist(dist, labels)
-    margin = _check_nonneg(margin, "margin")
+    margin = check_nonneg(margin, "margin")
     return _categories(dist, labels, margin)
 
 
@@ -244,11 +237,11 @@ def mine_triplets(
         Schroff et al. 2015, https://arxiv.org/abs/1503.03832;
         Hermans et al. 2017, https://arxiv.org/abs/1703.07737.
     """
-    embeddings = _check_embeddings(embeddings, "embeddings")
-    labels = _check_labels(labels, embeddings.shape[0], embeddings.device)
-    margin = _check_nonneg(margin, "margin")
-    _check_choice(strategy, "strategy", STRATEGIES)
-    _check_choice(distance, "distance", DISTANCES)
+    embeddings = check_embeddings(embeddings, "embeddings")
+    labels = check_labels(labels, embeddings.shape[0], embeddings.device)
+    margin = check_nonneg(margin, "margin")
+    check_choice(strategy, "strategy", STRATEGIES)
+    check_choice(distance, "distance", DISTANCES)
     with torch.no_grad():
         dist = _pairwise_distance(embeddings.detach(), distance)  # (N, N)
         if strategy == "batch_hard":

@@ -281,7 +281,7 @@ def test_batch_triplet_all_in_chunks_gives_the_same_value(monkeypatch):
     # a tiny chunk budget splits the (N, N, N) hinge into many anchor chunks
     x, y = randn(20, 4, seed=9), labels_for(20, 3, seed=9)
     whole = L.batch_triplet_loss(x, y, 0.3, "all")
-    monkeypatch.setattr(L, "_CHUNK_ELEMENTS", 3 * 20 * 20)
+    monkeypatch.setattr(L.batch_triplet, "_CHUNK_ELEMENTS", 3 * 20 * 20)
     assert_close(L.batch_triplet_loss(x, y, 0.3, "all"), whole, **TOL[torch.float64])
     assert_close(whole, ref_batch_all(x, y, 0.3, "euclidean"), **TOL[torch.float64])
 

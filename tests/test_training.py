@@ -306,7 +306,7 @@ def test_callbacks_and_evaluation_schedule():
 
 
 def test_evaluation_time_is_kept_apart_from_training_time(monkeypatch):
-    import cl_lessons.training as training
+    import cl_lessons.training.loop as training
 
     clock = {"now": 0.0}
 

@@ -105,7 +105,7 @@ def test_rates_at_matches_counting():
     s = rng.normal(size=50)
     y = rng.integers(0, 2, 50).astype(bool)
     ts = np.array([-1.0, 0.0, 0.3, 2.0])
-    far, tar = viz._rates_at(s, y, ts)
+    far, tar = viz.verification._rates_at(s, y, ts)
     for t, f, r in zip(ts, far, tar, strict=True):
         assert f == pytest.approx(np.mean(s[~y] >= t))
         assert r == pytest.approx(np.mean(s[y] >= t))
@@ -168,7 +168,7 @@ def test_plot_decision_regions_k1_is_nearest_neighbour():
 
 
 def test_vote_breaks_ties_towards_the_nearest():
-    votes = viz._vote(np.array([[1, 0], [0, 1], [2, 2]]), 3)
+    votes = viz.regions._vote(np.array([[1, 0], [0, 1], [2, 2]]), 3)
     np.testing.assert_array_equal(votes, [1, 0, 2])
 
 

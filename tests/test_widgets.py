@@ -463,13 +463,13 @@ def test_embedding_explorer_neighbours_and_images():
 def test_embedding_explorer_projections_are_cached(monkeypatch):
     emb, labels, _ = _tiny_embedding()
     calls = []
-    real = widgets._project
+    real = widgets.embedding._project
 
     def counting(x, method, seed):
         calls.append(method)
         return real(x, method, seed)
 
-    monkeypatch.setattr(widgets, "_project", counting)
+    monkeypatch.setattr(widgets.embedding, "_project", counting)
     app = widgets.embedding_explorer(emb, labels)
     app.update(method="t-SNE")
     tsne = app.projections["t-SNE"]
@@ -534,7 +534,7 @@ def test_decision_regions_disc_and_regions():
     assert app.artists["disc"].get_radius() == pytest.approx(0.4)
     # k = 1 regions: each pixel has the colour of its nearest point's class
     img = app.artists["regions"].get_array()
-    grid, _ = viz._grid(pts, 40, square=True)
+    grid, _ = viz.regions._grid(pts, 40, square=True)
     nearest = labels[np.argmin(np.linalg.norm(grid[:, None] - pts[None], axis=2), axis=1)]
     colours = np.array([to_rgba(c, 0.22) for c in viz.class_colors(2)])
     np.testing.assert_allclose(np.asarray(img).reshape(-1, 4), colours[nearest])

@@ -1,0 +1,318 @@
+"""The app machinery: :class:`App` (figure, PNG or ipympl view, coalesced renders, errors)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import traceback
+from collections.abc import Sequence
+
+import ipywidgets as widgets
+import matplotlib
+from matplotlib.figure import Figure
+
+_DPI = 80  # pixels per inch of the rendered figures: sharp enough, fast to render and encode
+
+
+_PNG_OPTIONS = {"compress_level": 1}  # fast zlib level: ~3x quicker than the default, ~20% larger
+
+
+_STYLE = {"description_width": "initial"}
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _uses_ipympl() -> bool:
+    backend = matplotlib.get_backend().lower()
+    return "ipympl" in backend or backend == "widget"
+
+
+def _class_legend(ax, classes, colors) -> None:
+    """One legend entry per class (the first 12), outside the axes on the right."""
+    handles = [
+        matplotlib.lines.Line2D([], [], ls="", marker="o", color=c, label=str(cl))
+        for cl, c in zip(classes, colors, strict=True)
+    ][:12]
+    if handles:
+        ax.legend(
+            handles=handles,
+            title="class",
+            fontsize="x-small",
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
+
+
+class App(widgets.VBox):
+    """Base class of the apps: controls, one figure, a status line, coalesced redraws.
+
+    Writing your own app (lessons 03 and 08 do) takes four steps, all of them needed:
+
+    1. in ``__init__``, call ``super().__init__(controls, figsize=...)``, then build the axes
+       and artists on ``self.fig``;
+    2. register every artist that changes on an update, titles included, with
+       ``self._dynamic(artist, ...)``: the PNG path caches everything else as a pixel background
+       (as blitting does), so an unregistered artist keeps showing its first state;
+    3. implement ``_apply(self)``: read ``self.values`` and update the artists in place; if it
+       changes anything static (a label, a non-registered artist), call ``self._touch()``;
+       axis-limit changes are detected by themselves;
+    4. finish ``__init__`` with ``self._start()``.
+
+    Attributes:
+        fig: the matplotlib Figure.
+        artists: ``name -> artist`` updated by the callbacks.
+        controls: ``name -> widget``.
+        status: HTML widget showing errors and progress messages.
+        view: the widget showing the figure (an ``ipywidgets.Image`` or the ipympl canvas).
+        last_error: the last exception a callback raised, or None.
+        n_applies: how many times the artists were updated.
+        n_renders: how many times the figure was rendered.
+        n_full_draws: how many of those redrew the static background too.
+    """
+
+    #: update artists lazily too (for apps whose update is slow, such as retraining a model)
+    _defer_apply = False
+
+    def __init__(
+        self,
+        controls: dict[str, widgets.ValueWidget],
+        figsize: tuple[float, float] = (9.0, 3.6),
+        extra: Sequence[widgets.Widget] = (),
+    ) -> None:
+        self.controls = dict(controls)
+        self.artists: dict[str, object] = {}
+        self.last_error: BaseException | None = None
+        self.n_applies = 0
+        self.n_renders = 0
+        self._holding = False
+        self._handle: asyncio.Handle | None = None
+        self._handle_loop: asyncio.AbstractEventLoop | None = None
+        self._pending_apply = False
+        self._error_shown = False
+        self._ipympl = _uses_ipympl()
+        self._dyn: list = []
+        self._static_version = 0
+        self._bg = None
+        self._bg_key: tuple | None = None
+        self.n_full_draws = 0
+        self.fig, self.view = self._make_figure(figsize)
+        self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="1.5em"))
+        box = widgets.HBox(
+            [*self.controls.values(), *extra],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
+        super().__init__(children=[box, self.view, self.status])
+        for w in self.controls.values():
+            w.observe(self._on_change, names="value")
+
+    # ------------------------------------------------------------------ figure and display
+
+    def _make_figure(self, figsize: tuple[float, float]):
+        width, height = round(figsize[0] * _DPI), round(figsize[1] * _DPI)
+        if self._ipympl:
+            import matplotlib.pyplot as plt
+
+            with plt.ioff():  # the app shows the canvas itself; no automatic display
+                fig = plt.figure(figsize=figsize, dpi=_DPI, layout="constrained")
+            canvas = fig.canvas
+            canvas.header_visible = False
+            canvas.resizable = False
+            canvas.toolbar_position = "right"
+            canvas.layout.width = f"{width + 60}px"
+            canvas.layout.height = f"{height + 10}px"
+            return fig, canvas
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        fig = Figure(figsize=figsize, dpi=_DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        image = widgets.Image(
+            format="png",
+            width=width,
+            height=height,
+            layout=widgets.Layout(width=f"{width}px", height=f"{height}px"),
+        )
+        return fig, image
+
+    def _start(self) -> None:
+        """Draw the first state, freeze the layout (no per-update layout cost), render."""
+        self._apply()
+        self.n_applies += 1
+        # constrained layout places the axes once; draw_without_rendering, because drawing an
+        # ipympl canvas before the browser has displayed it leaves it blank (0x0)
+        self.fig.draw_without_rendering()
+        self.fig.set_layout_engine("none")  # then positions stay fixed: no jumps, faster draws
+        self._render()
+
+    def _render(self) -> None:
+        self._handle = None
+        try:
+            if self._ipympl:
+                self.fig.canvas.draw_idle()
+            else:
+                self.view.value = self.png()
+            self.n_renders += 1
+        except Exception as err:  # shown in the app, not lost in the log
+            self._show_error(err)
+
+    def _dynamic(self, *artists) -> None:
+        """Register artists that change on every update (drawn over a cached background)."""
+        for a in artists:
+            self._dyn.append(a)
+            if not self._ipympl:
+                a.set_animated(True)  # left out of the background; drawn by png()
+
+    def _touch(self) -> None:
+        """Mark the static part of the figure (limits aside, which are tracked) as changed."""
+        self._static_version += 1
+
+    def _static_key(self) -> tuple:
+        key: list = [self._static_version]
+        for ax in self.fig.axes:
+            key.append(
+                (ax.get_xlim(), ax.get_ylim(), getattr(ax, "elev", 0), getattr(ax, "azim", 0))
+            )
+        return tuple(key)
+
+    def png(self) -> bytes:
+        """Render the figure now and return it as PNG bytes.
+
+        The static part (axes, ticks, labels, fixed data: most of the drawing time is text) is
+        drawn once and cached as a pixel background; an update restores it and draws only the
+        registered dynamic artists on top, as blitting does on screen. Any change of axis
+        limits, view angles or :meth:`_touch` redraws the background.
+        """
+        canvas = self.fig.canvas
+        if self._bg is None or self._static_key() != self._bg_key:
+            canvas.draw()  # animated (dynamic) artists are skipped here
+            self._bg = canvas.copy_from_bbox(self.fig.bbox)
+            self._bg_key = self._static_key()  # after the draw: aspect may adjust limits
+            self.n_full_draws += 1
+        else:
+            canvas.restore_region(self._bg)
+        renderer = canvas.get_renderer()
+        for a in self._dyn:
+            if a.get_visible():
+                a.draw(renderer)
+        width, height = canvas.get_width_height(physical=True)
+        from PIL import Image
+
+        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        image.save(buf, format="png", **_PNG_OPTIONS)
+        return buf.getvalue()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def values(self) -> dict[str, object]:
+        """Current value of every control."""
+        return {name: w.value for name, w in self.controls.items()}
+
+    def _apply(self) -> None:  # pragma: no cover - every app overrides it
+        raise NotImplementedError
+
+    def update(self, **values) -> App:
+        """Set controls by name and redraw now (the headless equivalent of moving them).
+
+        Args:
+            **values: ``control_name=value`` pairs, for example ``margin=0.5``.
+
+        Returns:
+            The app itself (so ``app.update(margin=0.5).fig`` works).
+
+        Raises:
+            ValueError: an unknown control name, or a value the control does not accept
+                (outside a slider's range, not among a dropdown's options).
+        """
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; this app has {sorted(self.controls)}")
+        for name, value in values.items():
+            w = self.controls[name]
+            lo, hi = getattr(w, "min", None), getattr(w, "max", None)
+            if isinstance(w, widgets.FloatLogSlider):
+                lo, hi = w.base**w.min, w.base**w.max
+            if lo is not None and not isinstance(value, str) and not lo <= value <= hi:
+                raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+            options = getattr(w, "options", None)
+            if options is not None and value not in w.options:
+                raise ValueError(f"{name} must be one of {list(w.options)}, got {value!r}")
+        self._holding = True
+        try:
+            for name, value in values.items():
+                self.controls[name].value = value
+        finally:
+            self._holding = False
+        self._refresh(sync=True)
+        return self
+
+    # ------------------------------------------------------------------ events
+
+    def _on_change(self, change) -> None:
+        if not self._holding:
+            self._refresh(sync=False)
+
+    def _refresh(self, sync: bool) -> None:
+        loop = None if sync else _running_loop()
+        if loop is None:
+            self._cancel_pending()
+            if self._safe_apply():
+                self._render()
+            return
+        if self._defer_apply:
+            self._pending_apply = True
+        elif not self._safe_apply():
+            return
+        if self._handle is None or self._handle_loop is not loop or loop.is_closed():
+            self._handle = loop.call_soon(self._flush)
+            self._handle_loop = loop
+
+    def _cancel_pending(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = None
+        self._pending_apply = False
+
+    def _flush(self) -> None:
+        self._handle = None
+        if self._pending_apply:
+            self._pending_apply = False
+            if not self._safe_apply():
+                return
+        self._render()
+
+    def _safe_apply(self) -> bool:
+        try:
+            self._apply()
+        except Exception as err:  # shown in the app; the controls keep working
+            self._show_error(err)
+            return False
+        self.n_applies += 1
+        if self._error_shown:
+            self._error_shown = False
+            self.status.value = ""
+        return True
+
+    # ------------------------------------------------------------------ status line
+
+    def _show_error(self, err: BaseException) -> None:
+        self.last_error = err
+        self._error_shown = True
+        tb = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+        self.status.value = (
+            '<div style="color:#B00020;font-family:monospace">'
+            f"<b>{html.escape(type(err).__name__)}</b>: {html.escape(str(err))}"
+            "<details><summary>traceback</summary>"
+            f'<pre style="font-size:smaller">{html.escape(tb)}</pre></details></div>'
+        )
+
+    def _say(self, message: str) -> None:
+        """Show a progress or information message in the status line."""
+        self._error_shown = False
+        self.status.value = f'<span style="color:#444">{html.escape(message)}</span>'

@@ -1,0 +1,60 @@
+"""Factories for the sliders and dropdowns every app uses, and the retrain-button style."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ipywidgets as widgets
+
+from cl_lessons.widgets._app import _STYLE
+
+RETRAIN_CLASS = "cl-retrain"
+"""CSS class of controls that act on release and may retrain (tests/ui waits longer for them)."""
+
+
+def _slider(
+    name: str,
+    value: float,
+    lo: float,
+    hi: float,
+    step: float,
+    fmt: str = ".2f",
+    continuous: bool = True,
+) -> widgets.FloatSlider:
+    slider = widgets.FloatSlider(
+        value=value,
+        min=lo,
+        max=hi,
+        step=step,
+        description=name,
+        readout_format=fmt,
+        continuous_update=continuous,
+        style=_STYLE,
+        layout=widgets.Layout(width="300px"),
+    )
+    if not continuous:
+        # answers on release, possibly after retraining: the browser tests wait longer for it
+        slider.add_class(RETRAIN_CLASS)
+    return slider
+
+
+def _int_slider(name: str, value: int, lo: int, hi: int) -> widgets.IntSlider:
+    return widgets.IntSlider(
+        value=value,
+        min=lo,
+        max=hi,
+        step=1,
+        description=name,
+        style=_STYLE,
+        layout=widgets.Layout(width="300px"),
+    )
+
+
+def _dropdown(name: str, options: Sequence[str], value: str) -> widgets.Dropdown:
+    return widgets.Dropdown(
+        options=list(options),
+        value=value,
+        description=name,
+        style=_STYLE,
+        layout=widgets.Layout(width="220px"),
+    )
