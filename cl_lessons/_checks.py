@@ -21,8 +21,17 @@ LOW_PRECISION = (torch.float16, torch.bfloat16)
 # ------------------------------------------------------------------------------------ numbers
 
 
+def _as_real(value):
+    """A 0-d real tensor or array as its Python number; anything else unchanged."""
+    if isinstance(value, (Tensor, np.ndarray)) and value.ndim == 0 and value.dtype != bool:
+        if not (value.is_complex() if isinstance(value, Tensor) else np.iscomplexobj(value)):
+            return value.item()
+    return value
+
+
 def check_int(value, name: str, minimum: int) -> int:
-    """An integer (Python or NumPy, not bool) that is ``>= minimum``."""
+    """An integer (Python or NumPy, or a 0-d integer tensor; not bool) that is ``>= minimum``."""
+    value = _as_real(value)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
@@ -31,20 +40,31 @@ def check_int(value, name: str, minimum: int) -> int:
 
 
 def check_positive_int(value, name: str) -> int:
-    """An integer (Python or NumPy, not bool) that is ``>= 1``."""
+    """An integer (Python or NumPy, or a 0-d integer tensor; not bool) that is ``>= 1``."""
+    value = _as_real(value)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
-def _check_real(value, name: str) -> None:
+def _check_real(value, name: str):
+    """A finite real number (a 0-d tensor or array counts), returned as a Python number."""
+    value = _as_real(value)
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return value
+
+
+def check_bool(value, name: str) -> bool:
+    """A flag: ``True`` or ``False`` (or a NumPy bool), not a string or a number."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_nonneg(value, name: str) -> float:
     """A finite real number ``>= 0``, returned as float."""
-    _check_real(value, name)
+    value = _check_real(value, name)
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
     return float(value)
@@ -52,10 +72,40 @@ def check_nonneg(value, name: str) -> float:
 
 def check_positive(value, name: str) -> float:
     """A finite real number ``> 0``, returned as float."""
-    _check_real(value, name)
+    value = _check_real(value, name)
     if value <= 0:
         raise ValueError(f"{name} must be > 0, got {value!r}")
     return float(value)
+
+
+def check_finite(value, name: str) -> float:
+    """A finite real number, returned as float."""
+    return float(_check_real(value, name))
+
+
+def check_number_in(value, name: str, lo: float, hi: float) -> float:
+    """A finite real number in ``[lo, hi]``, returned as float."""
+    value = _check_real(value, name)
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+def check_int_in(value, name: str, lo: int, hi: int) -> int:
+    """An integer (Python or NumPy, not bool) in ``[lo, hi]``."""
+    value = check_int(value, name, lo)
+    if value > hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+    return value
+
+
+SEED_MAX = 2**32 - 1
+"""The largest seed every generator accepts (NumPy's legacy seeding stops at 2**32 - 1)."""
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """A seed: an integer in ``[0, 2**32 - 1]``."""
+    return check_int_in(value, name, 0, SEED_MAX)
 
 
 def check_fraction(value, name: str, low_open: bool = False, high_open: bool = False) -> float:
@@ -100,8 +150,10 @@ def all_finite(x: Tensor) -> bool:
 
     A NaN or an Inf anywhere makes the sum NaN or Inf; a finite sum therefore proves every entry
     finite. Only a sum that is not finite (bad entries, or finite ones that overflow) pays for
-    the element-wise test.
+    the element-wise test. A tensor on the meta device has no values, so nothing to check.
     """
+    if x.is_meta:
+        return True
     return math.isfinite(float(x.detach().sum())) or bool(torch.isfinite(x).all())
 
 
@@ -113,9 +165,19 @@ def check_float_tensor(x, name: str) -> None:
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
 
 
+def check_has_values(x: Tensor, name: str) -> None:
+    """Not on the meta device, which has shapes but no values to compute with."""
+    if x.is_meta:
+        raise ValueError(
+            f"{name} is on the meta device, which holds no values; "
+            "pass a tensor on the CPU or a GPU"
+        )
+
+
 def check_embeddings(x, name: str) -> Tensor:
     """A 2-D, non-empty, finite floating-point tensor ``(N, D)``; low precision is upcast."""
     check_float_tensor(x, name)
+    check_has_values(x, name)
     if x.ndim != 2:
         raise ValueError(f"{name} must be 2-D (N, D), got shape {tuple(x.shape)}")
     if x.shape[0] == 0:
@@ -148,6 +210,7 @@ def check_same_shape(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:
 def as_tensor_1d(values, name: str, n: int | None, device) -> Tensor:
     """A 1-D tensor of finite numbers, of length ``n`` when given, moved to ``device``."""
     if isinstance(values, Tensor):
+        check_has_values(values, name)
         t = values.detach()
     else:
         try:

@@ -11,8 +11,14 @@ Two numerical details that the textbook formulas get wrong:
   ``sqrt(sum((a - b) ** 2))``. Here the square root is taken only where
   the squared distance is positive, and the gradient at exactly zero distance is zero (recent
   ``torch.cdist`` in PyTorch 2.13 agrees).
-* the cosine of a zero vector is undefined; here its norm is clamped to ``eps`` so the cosine is 0
-  and no NaN appears.
+* the cosine of a zero vector is undefined; here a row whose norm is at most ``eps`` counts as the
+  zero vector: its cosine with everything is 0 and its gradient is 0 (``F.normalize`` would give
+  a gradient of ``1/eps``, 1e8 to 1e12, which is ``inf`` once cast back to float16).
+
+float16 and bfloat16 inputs are computed in float32 (their squares overflow at magnitudes real
+embeddings reach) and the result is returned in the input's dtype. Every public function checks
+its inputs once (floating-point, finite, non-empty, one device) and raises a ``ValueError`` naming
+the argument; the losses call the unchecked ``_`` versions after their own checks.
 """
 
 from __future__ import annotations
@@ -20,7 +26,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cl_lessons._checks import check_float_tensor
+from cl_lessons._checks import (
+    LOW_PRECISION,
+    all_finite,
+    check_bool,
+    check_float_tensor,
+    check_positive,
+)
 
 __all__ = [
     "cosine_distance",
@@ -35,6 +47,14 @@ __all__ = [
 EPS = 1e-8
 
 
+def _check_finite(t: Tensor, name: str) -> None:
+    check_float_tensor(t, name)
+    if t.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(t.shape)})")
+    if not all_finite(t):
+        raise ValueError(f"{name} contains NaN or Inf values")
+
+
 def _check_rowwise(a: Tensor, b: Tensor) -> None:
     check_float_tensor(a, "a")
     check_float_tensor(b, "b")
@@ -46,12 +66,15 @@ def _check_rowwise(a: Tensor, b: Tensor) -> None:
         )
     if a.device != b.device:
         raise ValueError(f"a is on {a.device} but b is on {b.device}; move them to one device")
+    _check_finite(a, "a")
+    _check_finite(b, "b")
 
 
 def _check_pairwise(x: Tensor, y: Tensor | None) -> None:
     check_float_tensor(x, "x")
     if x.ndim != 2:
         raise ValueError(f"x must be 2-D (N, D), got shape {tuple(x.shape)}")
+    _check_finite(x, "x")
     if y is not None:
         check_float_tensor(y, "y")
         if y.ndim != 2:
@@ -63,6 +86,15 @@ def _check_pairwise(x: Tensor, y: Tensor | None) -> None:
             )
         if y.device != x.device:
             raise ValueError(f"x is on {x.device} but y is on {y.device}; move them to one device")
+        _check_finite(y, "y")
+
+
+def _upcast(*tensors: Tensor) -> tuple[torch.dtype, list[Tensor]]:
+    """The inputs' dtype, and the inputs in float32 when that dtype is float16 or bfloat16."""
+    dtype = tensors[0].dtype
+    if dtype in LOW_PRECISION:
+        return dtype, [t.float() for t in tensors]
+    return dtype, list(tensors)
 
 
 def safe_sqrt(sq: Tensor) -> Tensor:
@@ -73,15 +105,35 @@ def safe_sqrt(sq: Tensor) -> Tensor:
 
     Returns:
         ``sqrt(sq)``, exactly 0 where ``sq <= tiny``.
+
+    Raises:
+        ValueError: ``sq`` is not a floating-point tensor.
     """
+    check_float_tensor(sq, "sq")
+    return _safe_sqrt(sq)
+
+
+def _safe_sqrt(sq: Tensor) -> Tensor:
     zero = sq <= torch.finfo(sq.dtype).tiny
     root = torch.sqrt(torch.where(zero, torch.ones_like(sq), sq))
     return torch.where(zero, torch.zeros_like(sq), root)
 
 
-def _safe_norm(x: Tensor, eps: float = EPS) -> Tensor:
-    # clamp the squared norm, so a zero vector gets norm eps and a zero gradient
-    return torch.sqrt((x * x).sum(-1).clamp_min(eps * eps))
+def _unit(x: Tensor, eps: float = EPS) -> Tensor:
+    """Rows scaled to unit norm; a row of norm ``<= eps`` becomes 0, with a zero gradient."""
+    sq = (x * x).sum(-1, keepdim=True)  # (N, 1)
+    small = sq <= eps * eps
+    norm = torch.sqrt(torch.where(small, torch.ones_like(sq), sq))
+    return torch.where(small, torch.zeros_like(x), x / norm)
+
+
+def _euclidean(a: Tensor, b: Tensor) -> Tensor:
+    diff = a - b  # (N, D)
+    return _safe_sqrt((diff * diff).sum(-1))  # (N,)
+
+
+def _cosine_similarity(a: Tensor, b: Tensor, eps: float = EPS) -> Tensor:
+    return (_unit(a, eps) * _unit(b, eps)).sum(-1)  # (N,)
 
 
 def euclidean(a: Tensor, b: Tensor) -> Tensor:
@@ -92,17 +144,18 @@ def euclidean(a: Tensor, b: Tensor) -> Tensor:
         b: embeddings of the same shape as ``a``.
 
     Returns:
-        The distances, one per row.
+        The distances, one per row, in the inputs' dtype.
 
     Shape:
         ``a``, ``b``: ``(N, D)`` or ``(D,)`` -> ``(N,)`` or ``()``.
 
     Raises:
-        ValueError: shapes differ, inputs are not floating-point tensors, or sit on two devices.
+        ValueError: shapes differ, inputs are not floating-point tensors, are empty, hold NaN or
+            Inf, or sit on two devices.
     """
     _check_rowwise(a, b)
-    diff = a - b  # (N, D)
-    return safe_sqrt((diff * diff).sum(-1))  # (N,)
+    dtype, (a, b) = _upcast(a, b)
+    return _euclidean(a, b).to(dtype)
 
 
 def manhattan(a: Tensor, b: Tensor) -> Tensor:
@@ -115,23 +168,26 @@ def manhattan(a: Tensor, b: Tensor) -> Tensor:
         ValueError: as :func:`euclidean`.
     """
     _check_rowwise(a, b)
-    return (a - b).abs().sum(-1)
+    dtype, (a, b) = _upcast(a, b)
+    return (a - b).abs().sum(-1).to(dtype)
 
 
 def cosine_similarity(a: Tensor, b: Tensor, eps: float = EPS) -> Tensor:
     """Row-wise cosine similarity ``a_i . b_i / (||a_i|| ||b_i||)`` in [-1, 1].
 
-    A zero vector has similarity 0 with everything (its norm is clamped to ``eps``), never NaN.
+    A row of norm ``<= eps`` counts as the zero vector: similarity 0 with everything and a zero
+    gradient, never NaN.
 
     Shape:
         ``a``, ``b``: ``(N, D)`` or ``(D,)`` -> ``(N,)`` or ``()``.
 
     Raises:
-        ValueError: as :func:`euclidean`.
+        ValueError: as :func:`euclidean`, or ``eps`` not a finite number > 0.
     """
     _check_rowwise(a, b)
-    dot = (a * b).sum(-1)  # (N,)
-    return dot / (_safe_norm(a, eps) * _safe_norm(b, eps))
+    eps = check_positive(eps, "eps")
+    dtype, (a, b) = _upcast(a, b)
+    return _cosine_similarity(a, b, eps).to(dtype)
 
 
 def cosine_distance(a: Tensor, b: Tensor, eps: float = EPS) -> Tensor:
@@ -142,33 +198,14 @@ def cosine_distance(a: Tensor, b: Tensor, eps: float = EPS) -> Tensor:
 
     Shape:
         ``a``, ``b``: ``(N, D)`` or ``(D,)`` -> ``(N,)`` or ``()``.
+
+    Raises:
+        ValueError: as :func:`cosine_similarity`.
     """
     return 1.0 - cosine_similarity(a, b, eps)
 
 
-def pairwise_euclidean(x: Tensor, y: Tensor | None = None, squared: bool = False) -> Tensor:
-    """All-pairs Euclidean distances, ``D[i, j] = ||x_i - y_j||``, with finite gradients.
-
-    Uses ``||x||^2 + ||y||^2 - 2 x y^T`` (one matrix product, no ``(N, M, D)`` tensor) after
-    centring both sets on a common mean, which keeps float32 cancellation small. Negative round-off
-    is clamped to 0; with ``y=None`` the diagonal is exactly 0 and its gradient is 0, where the
-    textbook ``sqrt`` formula gives NaN.
-
-    Args:
-        x: first set of embeddings.
-        y: second set; ``None`` compares ``x`` with itself.
-        squared: return squared distances (no square root).
-
-    Returns:
-        The distance matrix.
-
-    Shape:
-        ``x``: ``(N, D)``, ``y``: ``(M, D)`` -> ``(N, M)`` (``(N, N)`` if ``y`` is None).
-
-    Raises:
-        ValueError: inputs are not 2-D floating tensors with one feature dimension on one device.
-    """
-    _check_pairwise(x, y)
+def _pairwise_euclidean(x: Tensor, y: Tensor | None = None, squared: bool = False) -> Tensor:
     same = y is None
     if same:
         x = x - x.mean(0, keepdim=True).detach()
@@ -182,19 +219,54 @@ def pairwise_euclidean(x: Tensor, y: Tensor | None = None, squared: bool = False
     if same:
         eye = torch.eye(sq.shape[0], dtype=torch.bool, device=sq.device)
         sq = sq.masked_fill(eye, 0.0)
-    return sq if squared else safe_sqrt(sq)
+    return sq if squared else _safe_sqrt(sq)
 
 
-def pairwise_cosine_similarity(x: Tensor, y: Tensor | None = None, eps: float = EPS) -> Tensor:
-    """All-pairs cosine similarity, ``S[i, j] = cos(x_i, y_j)``; zero vectors give 0, not NaN.
+def _pairwise_cosine_similarity(x: Tensor, y: Tensor | None = None, eps: float = EPS) -> Tensor:
+    xn = _unit(x, eps)  # (N, D)
+    yn = xn if y is None else _unit(y, eps)  # (M, D)
+    return xn @ yn.T  # (N, M)
+
+
+def pairwise_euclidean(x: Tensor, y: Tensor | None = None, squared: bool = False) -> Tensor:
+    """All-pairs Euclidean distances, ``D[i, j] = ||x_i - y_j||``, with finite gradients.
+
+    Uses ``||x||^2 + ||y||^2 - 2 x y^T`` (one matrix product, no ``(N, M, D)`` tensor) after
+    centring both sets on a common mean, which keeps float32 cancellation small. Negative round-off
+    is clamped to 0; with ``y=None`` the diagonal is exactly 0 and its gradient is 0, where the
+    textbook ``sqrt`` formula gives NaN.
+
+    Args:
+        x: first set of embeddings.
+        y: second set; ``None`` compares ``x`` with itself.
+        squared: return squared distances (no square root); a bool.
+
+    Returns:
+        The distance matrix, in the inputs' dtype.
 
     Shape:
         ``x``: ``(N, D)``, ``y``: ``(M, D)`` -> ``(N, M)`` (``(N, N)`` if ``y`` is None).
 
     Raises:
-        ValueError: as :func:`pairwise_euclidean`.
+        ValueError: inputs are not 2-D, non-empty, finite floating tensors with one feature
+            dimension on one device; ``squared`` not a bool.
     """
     _check_pairwise(x, y)
-    xn = x / _safe_norm(x, eps).unsqueeze(1)  # (N, D)
-    yn = xn if y is None else y / _safe_norm(y, eps).unsqueeze(1)  # (M, D)
-    return xn @ yn.T  # (N, M)
+    squared = check_bool(squared, "squared")
+    dtype, xs = _upcast(x, *([] if y is None else [y]))
+    return _pairwise_euclidean(xs[0], xs[1] if y is not None else None, squared).to(dtype)
+
+
+def pairwise_cosine_similarity(x: Tensor, y: Tensor | None = None, eps: float = EPS) -> Tensor:
+    """All-pairs cosine similarity, ``S[i, j] = cos(x_i, y_j)``; zero rows give 0, not NaN.
+
+    Shape:
+        ``x``: ``(N, D)``, ``y``: ``(M, D)`` -> ``(N, M)`` (``(N, N)`` if ``y`` is None).
+
+    Raises:
+        ValueError: as :func:`pairwise_euclidean`, or ``eps`` not a finite number > 0.
+    """
+    _check_pairwise(x, y)
+    eps = check_positive(eps, "eps")
+    dtype, xs = _upcast(x, *([] if y is None else [y]))
+    return _pairwise_cosine_similarity(xs[0], xs[1] if y is not None else None, eps).to(dtype)

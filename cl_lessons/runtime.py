@@ -9,12 +9,15 @@ import random
 import numpy as np
 import torch
 
+from cl_lessons._checks import check_seed
+
 __all__ = [
     "FAST",
     "available_devices",
     "describe_environment",
     "fast",
     "get_device",
+    "resolve_device",
     "seed_everything",
 ]
 
@@ -68,23 +71,33 @@ def get_device(prefer: str | None = None) -> torch.device:
         ValueError: ``prefer`` is not a device name, or names a device that is not available
             here (the message lists the ones that are).
     """
+    return resolve_device(prefer, "prefer")
+
+
+def resolve_device(value, name: str = "device") -> torch.device:
+    """:func:`get_device` for an argument called ``name`` (``None``: the best available).
+
+    Raises:
+        ValueError: ``value`` is not a device name (or ``torch.device``), or names a device
+            that is not available here; the message names ``name`` and lists what is available.
+    """
     devices = available_devices()
-    if prefer is None:
+    if value is None:
         return torch.device(devices[0])
     try:
-        dev = torch.device(prefer)
+        dev = torch.device(value)
     except (RuntimeError, TypeError) as err:
         raise ValueError(
-            f"prefer must be a device name such as 'cpu' or 'cuda', got {prefer!r}"
+            f"{name} must be a device name such as 'cpu' or 'cuda', got {value!r}"
         ) from err
     if dev.type not in devices:
         raise ValueError(
-            f"prefer={prefer!r} asks for a {dev.type!r} device, which is not available here; "
+            f"{name}={value!r} asks for a {dev.type!r} device, which is not available here; "
             f"available: {', '.join(devices)}"
         )
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise ValueError(
-            f"prefer={prefer!r}: only {torch.cuda.device_count()} CUDA device(s) are available"
+            f"{name}={value!r}: only {torch.cuda.device_count()} CUDA device(s) are available"
         )
     return dev
 
@@ -93,19 +106,17 @@ def seed_everything(seed: int) -> torch.Generator:
     """Seed Python's ``random``, NumPy, and PyTorch (CPU and every CUDA device).
 
     Args:
-        seed: a non-negative integer.
+        seed: an integer in [0, 2**32 - 1].
 
     Returns:
         A fresh ``torch.Generator`` seeded with ``seed``, handy for ``generator=`` arguments.
 
     Raises:
-        ValueError: ``seed`` is not a non-negative integer.
+        ValueError: ``seed`` is not an integer in [0, 2**32 - 1].
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
+    seed = check_seed(seed)
     random.seed(seed)
-    np.random.seed(seed % 2**32)  # noqa: NPY002 (the legacy global RNG that sklearn/umap use)
+    np.random.seed(seed)  # noqa: NPY002 (the legacy global RNG that sklearn/umap use)
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)

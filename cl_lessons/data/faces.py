@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from cl_lessons._checks import check_generator, check_int, check_nonneg
+from cl_lessons._checks import check_generator, check_int, check_nonneg, check_seed
 from cl_lessons.data._random import _rand, _randn
 from cl_lessons.data.augmentations import _ImageSet
 
@@ -218,7 +218,7 @@ class SyntheticFaces(_ImageSet):
         self.num_identities = check_int(num_identities, "num_identities", 2)
         self.images_per_identity = check_int(images_per_identity, "images_per_identity", 1)
         self.size = check_int(size, "size", 8)
-        self.seed = check_int(seed, "seed", 0)
+        self.seed = check_seed(seed)
         self.nuisance = check_nonneg(nuisance, "nuisance")
         if self.nuisance > 2:
             raise ValueError(f"nuisance must be in [0, 2], got {nuisance}")

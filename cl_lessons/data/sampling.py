@@ -8,7 +8,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cl_lessons._checks import check_class_ids, check_fraction, check_generator, check_int
+from cl_lessons._checks import (
+    check_class_ids,
+    check_fraction,
+    check_generator,
+    check_int,
+    check_seed,
+)
 from cl_lessons.data._random import _rand
 
 
@@ -208,7 +214,7 @@ class PKSampler:
         elif generator is None:
             self._gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, ()).item()))
         elif isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
-            self._gen = torch.Generator().manual_seed(check_int(generator, "generator", 0))
+            self._gen = torch.Generator().manual_seed(check_seed(generator, "generator"))
         else:
             raise ValueError(
                 f"generator must be an int seed, a torch.Generator or None, got {generator!r}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cl_lessons._checks import check_class_ids, check_fraction, check_int
+from cl_lessons._checks import check_class_ids, check_fraction, check_seed
 
 
 def split_by_class(X, y, held_out) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -81,7 +81,7 @@ def stratified_split(
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X and y must have the same length, got {X.shape[0]} and {y.shape[0]}")
     test_fraction = check_fraction(test_fraction, "test_fraction", low_open=True, high_open=True)
-    check_int(seed, "seed", 0)
+    check_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     is_test = torch.zeros(len(y), dtype=torch.bool)
     y_cpu = y.cpu()

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from cl_lessons._checks import check_int, check_nonneg
+from cl_lessons._checks import check_int, check_nonneg, check_seed
 
 
 def _class_sizes(n: int, num_classes: int) -> list[int]:
@@ -29,7 +29,7 @@ def _shuffle(X: Tensor, y: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor
 def _check_toy(n, num_classes, seed) -> None:
     check_int(num_classes, "num_classes", 2)
     check_int(n, "n", num_classes)
-    check_int(seed, "seed", 0)
+    check_seed(seed)
 
 
 def make_blobs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from cl_lessons._checks import check_int
+from cl_lessons._checks import check_int, check_seed
 from cl_lessons.data.augmentations import _ImageSet, random_affine
 from cl_lessons.data.digits import load_digits
 
@@ -43,7 +43,7 @@ class TransformedDigits(_ImageSet):
         scale_range: tuple[float, float] = (0.65, 1.0),
     ):
         self.size = check_int(size, "size", 8)
-        self.seed = check_int(seed, "seed", 0)
+        self.seed = check_seed(seed)
         X, self.labels = load_digits(as_images=True)
         big = F.interpolate(X, size=(self.size, self.size), mode="bilinear", align_corners=False)
         gen = torch.Generator().manual_seed(self.seed)

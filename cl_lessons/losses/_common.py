@@ -7,10 +7,10 @@ from torch import Tensor
 
 from cl_lessons._checks import LOW_PRECISION
 from cl_lessons.distances import (
-    cosine_distance,
-    euclidean,
-    pairwise_cosine_similarity,
-    pairwise_euclidean,
+    _cosine_similarity,
+    _euclidean,
+    _pairwise_cosine_similarity,
+    _pairwise_euclidean,
 )
 
 DISTANCES = ("euclidean", "cosine")
@@ -37,14 +37,15 @@ def _zero_loss(*tensors: Tensor) -> Tensor:
 
 
 def _rowwise_distance(a: Tensor, b: Tensor, distance: str) -> Tensor:
-    return euclidean(a, b) if distance == "euclidean" else cosine_distance(a, b)
+    # inputs were checked (and half precision upcast) by the loss: the unchecked versions
+    return _euclidean(a, b) if distance == "euclidean" else 1.0 - _cosine_similarity(a, b)
 
 
 def _pairwise_distance(x: Tensor, distance: str) -> Tensor:
     """``(N, N)`` distance matrix; Euclidean gradients stay finite at zero distance."""
     if distance == "euclidean":
-        return pairwise_euclidean(x)  # (N, N)
-    return 1.0 - pairwise_cosine_similarity(x)  # (N, N)
+        return _pairwise_euclidean(x)  # (N, N)
+    return 1.0 - _pairwise_cosine_similarity(x)  # (N, N)
 
 
 def _label_masks(labels: Tensor) -> tuple[Tensor, Tensor]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from cl_lessons._checks import check_embeddings, check_labels, check_positive, check_same_shape
+from cl_lessons.distances import _cosine_similarity, _unit
 from cl_lessons.losses._common import _label_masks, _zero_loss
 
 # exp(s - 1/T) with cos in [-1, 1] lies in [exp(-2/T), 1]; below these exponents it would leave the
@@ -108,7 +108,7 @@ def info_nce(z1: Tensor, z2: Tensor, temperature: float = 0.1) -> Tensor:
     z2 = check_embeddings(z2, "z2")
     check_same_shape(z1, z2, "z1", "z2")
     temperature = check_positive(temperature, "temperature")
-    z = F.normalize(torch.cat([z1, z2]), dim=1)  # (2N, D) on the unit sphere
+    z = _unit(torch.cat([z1, z2]))  # (2N, D) on the unit sphere (zero rows stay 0)
     return _NTXent.apply(z, temperature)
 
 
@@ -150,7 +150,7 @@ def supcon_loss(embeddings: Tensor, labels, temperature: float = 0.1) -> Tensor:
     anchors = num_pos > 0  # (N,)
     if not bool(anchors.any()):
         return _zero_loss(embeddings)
-    z = F.normalize(embeddings, dim=1)  # (N, D)
+    z = _unit(embeddings)  # (N, D)
     logits = (z @ z.T) / temperature  # (N, N)
     eye = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
     logits = logits.masked_fill(eye, -math.inf)  # (N, N): A(i) excludes i
@@ -185,4 +185,4 @@ def negative_cosine(p: Tensor, z: Tensor) -> Tensor:
     p = check_embeddings(p, "p")
     z = check_embeddings(z, "z")
     check_same_shape(p, z, "p", "z")
-    return -F.cosine_similarity(p, z.detach(), dim=1).mean()
+    return -_cosine_similarity(p, z.detach()).mean()

@@ -12,10 +12,6 @@ from cl_lessons._checks import (
     check_nonneg,
     check_same_shape,
 )
-from cl_lessons.distances import (
-    cosine_distance,
-    euclidean,
-)
 from cl_lessons.losses._common import DISTANCES, REDUCTIONS, _reduce, _rowwise_distance
 
 
@@ -60,12 +56,11 @@ def contrastive_loss(
     check_choice(distance, "distance", DISTANCES)
     check_choice(reduction, "reduction", REDUCTIONS)
     y = check_binary(y, z1.shape[0], z1.device, z1.dtype)  # (N,)
+    d = _rowwise_distance(z1, z2, distance)  # (N,) zero gradient at zero distance
     if distance == "euclidean":
         diff = z1 - z2  # (N, D)
         sq = (diff * diff).sum(1)  # (N,) squared distance, smooth at 0
-        d = euclidean(z1, z2)  # (N,) zero gradient at zero distance
     else:
-        d = cosine_distance(z1, z2)  # (N,)
         sq = d * d
     losses = y * sq + (1.0 - y) * F.relu(margin - d).pow(2)  # (N,)
     return _reduce(losses, reduction)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_lessons._checks import check_positive_int
+from cl_lessons._checks import check_bool, check_positive_int
 from cl_lessons.models.encoders import embedding_dim
 
 FUSIONS = ("concat", "product", "absdiff", "bilinear")
@@ -150,7 +150,7 @@ class TwoTower(nn.Module):
             if not isinstance(enc, nn.Module):
                 raise ValueError(f"{name} must be an nn.Module, got {type(enc).__name__}")
         self.user_encoder, self.item_encoder = user_encoder, item_encoder
-        self.normalize = bool(normalize)
+        self.normalize = check_bool(normalize, "normalize")
 
     def _post(self, z: Tensor) -> Tensor:
         return F.normalize(z, dim=1) if self.normalize else z

@@ -4,10 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_lessons._checks import check_float_tensor, check_positive_int
+from cl_lessons._checks import check_bool, check_float_tensor, check_fraction, check_positive_int
+
+
+def _check_input(x, name: str, module: nn.Module) -> None:
+    """A non-empty float tensor of the module's dtype, on its device (else a clear error)."""
+    check_float_tensor(x, name)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample, got shape {tuple(x.shape)}")
+    p = next(module.parameters(), None)
+    if p is None:
+        return
+    if x.dtype != p.dtype:
+        hint = " (NumPy arrays are float64)" if x.dtype == torch.float64 else ""
+        raise ValueError(
+            f"{name} has dtype {x.dtype} but the model's weights are {p.dtype}{hint}: convert "
+            f"the input with {name}.to({p.dtype}), or the model with model.to({x.dtype})"
+        )
+    if x.device != p.device:
+        raise ValueError(
+            f"{name} is on {x.device} but the model is on {p.device}: move one with .to(device)"
+        )
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
@@ -87,10 +109,14 @@ class MLPEncoder(nn.Module):
         super().__init__()
         self.in_dim = check_positive_int(in_dim, "in_dim")
         self.out_dim = check_positive_int(out_dim, "out_dim")
-        widths = [hidden] if isinstance(hidden, int) else list(hidden)
-        for w in widths:
-            check_positive_int(w, "hidden")
-        self.normalize = bool(normalize)
+        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+            widths = [check_positive_int(hidden, "hidden")]
+        elif isinstance(hidden, Sequence) and not isinstance(hidden, str):
+            widths = [check_positive_int(w, "hidden") for w in hidden]
+        else:
+            raise ValueError(f"hidden must be an integer or a sequence of integers, got {hidden!r}")
+        batch_norm = check_bool(batch_norm, "batch_norm")
+        self.normalize = check_bool(normalize, "normalize")
         layers: list[nn.Module] = []
         prev = in_dim
         for w in widths:
@@ -104,7 +130,7 @@ class MLPEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Embed a batch (flattened to ``(N, in_dim)``)."""
-        check_float_tensor(x, "x")
+        _check_input(x, "x", self)
         x = x.reshape(x.shape[0], -1) if x.ndim != 2 else x  # (N, in_dim)
         if x.shape[1] != self.in_dim:
             raise ValueError(
@@ -159,9 +185,8 @@ class ConvEncoder(nn.Module):
         self.out_dim = check_positive_int(out_dim, "out_dim")
         check_positive_int(width, "width")
         check_positive_int(pool, "pool")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.normalize = bool(normalize)
+        dropout = check_fraction(dropout, "dropout", high_open=True)
+        self.normalize = check_bool(normalize, "normalize")
         layers: list[nn.Module] = []
         size, prev = image_size, in_channels
         for i, ch in enumerate((width, 2 * width, 4 * width)):
@@ -178,7 +203,7 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Embed a batch of images."""
-        check_float_tensor(x, "x")
+        _check_input(x, "x", self)
         c, s = self.in_channels, self.image_size
         if x.ndim == 2 and x.shape[1] == c * s * s:
             x = x.reshape(-1, c, s, s)  # (N, C, S, S)
@@ -222,7 +247,8 @@ class ProjectionHead(nn.Module):
         self.in_dim = check_positive_int(in_dim, "in_dim")
         self.out_dim = check_positive_int(out_dim, "out_dim")
         hidden_dim = in_dim if hidden_dim is None else check_positive_int(hidden_dim, "hidden_dim")
-        self.normalize = bool(normalize)
+        batch_norm = check_bool(batch_norm, "batch_norm")
+        self.normalize = check_bool(normalize, "normalize")
         layers: list[nn.Module] = [nn.Linear(in_dim, hidden_dim)]
         if batch_norm:
             layers.append(nn.BatchNorm1d(hidden_dim))
@@ -231,7 +257,7 @@ class ProjectionHead(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         """Project a batch of representations."""
-        check_float_tensor(h, "h")
+        _check_input(h, "h", self)
         if h.ndim != 2 or h.shape[1] != self.in_dim:
             raise ValueError(f"h must have shape (N, {self.in_dim}), got {tuple(h.shape)}")
         z = self.net(h)  # (N, out_dim)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cl_lessons._checks import check_positive_int
+from cl_lessons._checks import check_bool, check_has_values, check_positive_int, check_seed
 
 
 def _as_tensor(x, name: str) -> Tensor:
@@ -16,6 +16,7 @@ def _as_tensor(x, name: str) -> Tensor:
         x = torch.from_numpy(x)
     if not isinstance(x, Tensor):
         raise ValueError(f"{name} must be a tensor or NumPy array, got {type(x).__name__}")
+    check_has_values(x, name)
     if x.dtype == torch.float64:
         x = x.float()
     return x
@@ -62,13 +63,13 @@ class TensorBatches:
         if n == 0:
             raise ValueError("the tensors are empty (0 rows)")
         self.batch_size = check_positive_int(batch_size, "batch_size")
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
+        self.shuffle = check_bool(shuffle, "shuffle")
+        self.drop_last = check_bool(drop_last, "drop_last")
         if drop_last and n < self.batch_size:
             raise ValueError(
                 f"drop_last=True with {n} rows < batch_size={batch_size} gives no batch"
             )
-        self.generator = None if seed is None else torch.Generator().manual_seed(int(seed))
+        self.generator = None if seed is None else torch.Generator().manual_seed(check_seed(seed))
 
     @property
     def num_samples(self) -> int:

@@ -8,8 +8,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cl_lessons._checks import check_positive_int
+from cl_lessons._checks import all_finite, check_embeddings, check_finite, check_positive_int
 from cl_lessons.distances import cosine_similarity, euclidean, manhattan
+from cl_lessons.runtime import resolve_device
 from cl_lessons.training.batches import _as_tensor
 from cl_lessons.training.objectives import _embed_fn
 
@@ -45,11 +46,14 @@ def embed_dataset(
     X = _as_tensor(X, "X")
     if X.ndim == 0 or X.shape[0] == 0:
         raise ValueError(f"X must hold at least one sample, got shape {tuple(X.shape)}")
+    if X.is_floating_point() and not all_finite(X):
+        raise ValueError("X contains NaN or Inf values")
     batch_size = check_positive_int(batch_size, "batch_size")
     if device is None:
         params = list(model.parameters())
         device = params[0].device if params else torch.device("cpu")
-    device = torch.device(device)
+    else:
+        device = resolve_device(device, "device")
     model.to(device)
     was_training = model.training
     model.eval()
@@ -62,6 +66,16 @@ def embed_dataset(
     finally:
         model.train(was_training)
     return torch.cat(out)  # (N, D)
+
+
+def _pair_index(values, name: str, device) -> Tensor:
+    """1-D integer indices (never floats, which would be truncated silently) as ``long``."""
+    t = values.detach() if isinstance(values, Tensor) else torch.as_tensor(np.asarray(values))
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
+    if t.numel() and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
+        raise ValueError(f"{name} must hold integer indices, got dtype {t.dtype}")
+    return t.to(device=device, dtype=torch.long)
 
 
 def pair_scores(embeddings: Tensor, i, j, distance: str = "euclidean") -> Tensor:
@@ -87,15 +101,10 @@ def pair_scores(embeddings: Tensor, i, j, distance: str = "euclidean") -> Tensor
     Raises:
         ValueError: unknown ``distance``, mismatched index lengths, or indices out of range.
     """
-    z = _as_tensor(embeddings, "embeddings")
-    if z.ndim != 2:
-        raise ValueError(f"embeddings must be 2-D (N, D), got shape {tuple(z.shape)}")
-    i = torch.as_tensor(np.asarray(i), dtype=torch.long, device=z.device)
-    j = torch.as_tensor(np.asarray(j), dtype=torch.long, device=z.device)
-    if i.shape != j.shape or i.ndim != 1:
-        raise ValueError(
-            f"i and j must be 1-D of one length, got {tuple(i.shape)} and {tuple(j.shape)}"
-        )
+    z = check_embeddings(_as_tensor(embeddings, "embeddings"), "embeddings")
+    i, j = _pair_index(i, "i", z.device), _pair_index(j, "j", z.device)
+    if i.shape != j.shape:
+        raise ValueError(f"i and j must have one length, got {len(i)} and {len(j)}")
     n = z.shape[0]
     if len(i) and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n):
         raise ValueError(f"pair indices must be in [0, {n}), the number of embeddings")
@@ -123,7 +132,8 @@ def verification_report(scores, same, threshold: float | None = None) -> dict[st
         ``{"auc", "eer", "threshold", "accuracy"}`` as floats.
 
     Raises:
-        ValueError: from :mod:`cl_lessons.metrics` for bad inputs (lengths, a single class).
+        ValueError: from :mod:`cl_lessons.metrics` for bad inputs (lengths, a single class), or
+            a threshold that is not a finite number.
     """
     from cl_lessons import metrics
 
@@ -131,7 +141,7 @@ def verification_report(scores, same, threshold: float | None = None) -> dict[st
     same_np = np.asarray(torch.as_tensor(same).detach().cpu()).astype(np.float64)
     auc = float(metrics.roc_auc(scores_np, same_np))
     eer, eer_threshold = metrics.equal_error_rate(scores_np, same_np)
-    t = float(eer_threshold) if threshold is None else float(threshold)
+    t = float(eer_threshold) if threshold is None else check_finite(threshold, "threshold")
     accuracy = float(((scores_np >= t) == (same_np > 0.5)).mean())
     return {"auc": auc, "eer": float(eer), "threshold": t, "accuracy": accuracy}
 

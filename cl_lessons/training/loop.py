@@ -13,8 +13,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cl_lessons._checks import check_positive_int
-from cl_lessons.runtime import get_device, seed_everything
+from cl_lessons._checks import (
+    all_finite,
+    check_bool,
+    check_int,
+    check_nonneg,
+    check_positive,
+    check_positive_int,
+    check_seed,
+)
+from cl_lessons.runtime import resolve_device, seed_everything
 from cl_lessons.training.objectives import (
     LossFn,
 )
@@ -137,6 +145,25 @@ class History:
 # --------------------------------------------------------------------------------------------
 # The loop
 # --------------------------------------------------------------------------------------------
+def _rows(batch) -> int | None:
+    """Rows of a batch (the first dimension of its first tensor), None if it has no tensor."""
+    first = batch[0] if batch else None
+    return first.shape[0] if isinstance(first, Tensor) and first.ndim > 0 else None
+
+
+def _all_finite(tensors: Sequence[Tensor]) -> bool:
+    """Every entry of every tensor finite, by one sum per tensor and one host sync."""
+    if not tensors:
+        return True
+    total = torch.stack([t.detach().sum() for t in tensors]).sum()
+    # a finite total proves every entry finite; an overflowing one is rechecked entry by entry
+    return bool(torch.isfinite(total)) or all(all_finite(t) for t in tensors)
+
+
+def _snapshot(model: nn.Module) -> dict[str, Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 def _to_device(batch, device: torch.device):
     if isinstance(batch, Tensor):
         return (batch.to(device, non_blocking=True),)
@@ -250,13 +277,18 @@ def fit(
         raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
     if not callable(loss_fn):
         raise ValueError(f"loss_fn must be callable (model, batch) -> loss, got {loss_fn!r}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-    if optimizer is None and not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    epochs = check_int(epochs, "epochs", 0)
+    if optimizer is None:
+        lr = check_positive(lr, "lr")
+        weight_decay = check_nonneg(weight_decay, "weight_decay")
     eval_every = check_positive_int(eval_every, "eval_every")
-    if grad_clip is not None and not grad_clip > 0:
-        raise ValueError(f"grad_clip must be > 0, got {grad_clip}")
+    if grad_clip is not None:
+        grad_clip = check_positive(grad_clip, "grad_clip")
+    if seed is not None:
+        seed = check_seed(seed)
+    progress, amp = check_bool(progress, "progress"), check_bool(amp, "amp")
+    if history is not None and not isinstance(history, History):
+        raise ValueError(f"history must be a History or None, got {type(history).__name__}")
     if callbacks is None:
         callbacks = []
     elif callable(callbacks):
@@ -267,7 +299,7 @@ def fit(
             if not callable(cb):
                 raise ValueError(f"callbacks must be callables, got {type(cb).__name__}")
 
-    device = get_device() if device is None else torch.device(device)
+    device = resolve_device(device, "device")
     history = History() if history is None else history
     history.device = str(device)
     history.interrupted = False
@@ -300,14 +332,21 @@ def fit(
         total = None if steps_per_epoch is None else steps_per_epoch * epochs
         bar = tqdm(total=total, desc="training", unit="step", leave=True)
 
+    params = [p for p in model.parameters() if p.requires_grad]
+    has_batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    skipped = 0
     first_epoch = history.epochs + 1
     try:
         for epoch in range(first_epoch, first_epoch + epochs):
             model.train()
             t0 = time.perf_counter()
             total_loss, count = 0.0, 0
+            good_state = _snapshot(model)  # restored if an update makes the weights non-finite
             for step, batch in enumerate(data):
                 batch = _to_device(batch, device)
+                if has_batchnorm and _rows(batch) == 1:
+                    skipped += 1  # BatchNorm cannot normalise a single row in training
+                    continue
                 with autocast():
                     loss = loss_fn(model, batch)
                 if not isinstance(loss, Tensor) or loss.numel() != 1:
@@ -323,15 +362,33 @@ def fit(
                     )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if not _all_finite([p.grad for p in params if p.grad is not None]):
+                    raise FloatingPointError(
+                        f"the gradients became NaN or infinite at epoch {epoch}, step {step}; the "
+                        "weights were not updated; lower lr, clip gradients (grad_clip=) or check "
+                        "the loss"
+                    )
                 if grad_clip is not None:
                     nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
                 opt.step()
+                if not _all_finite(params):
+                    model.load_state_dict(good_state)
+                    raise FloatingPointError(
+                        f"the weights became NaN or infinite at epoch {epoch}, step {step} (the "
+                        "learning rate is far too large?); they were restored to the start of "
+                        f"epoch {epoch}"
+                    )
                 history.batch_loss.append(value)
                 total_loss += value
                 count += 1
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(epoch=epoch, loss=f"{total_loss / count:.4f}", refresh=False)
+            if count == 0 and skipped:
+                raise ValueError(
+                    "every batch has a single row, and the model's BatchNorm layers need at least "
+                    "2 rows per batch in training: use batch_size >= 2"
+                )
             if count == 0:
                 raise ValueError("data yielded no batch in an epoch (is it an exhausted iterator?)")
             history.loss.append(total_loss / count)
@@ -371,4 +428,11 @@ def fit(
         if bar is not None:
             bar.close()
         model.eval()
+        if skipped:
+            note = (
+                f"skipped {skipped} one-row batch(es): BatchNorm cannot train on a single row "
+                "(use drop_last=True, or a batch_size that leaves no last batch of 1)"
+            )
+            warnings.warn(note, stacklevel=2)
+            history.notes.append(note)
     return history

@@ -7,10 +7,13 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 
+from cl_lessons._checks import check_has_values
+
 
 def _to_numpy(x, name: str, ndim: int | tuple[int, ...] | None = None, dtype=float) -> np.ndarray:
     """Array or tensor -> NumPy array (detached, on the CPU), checked for shape and emptiness."""
     if isinstance(x, torch.Tensor):
+        check_has_values(x, name)
         x = x.detach().cpu().numpy()
     try:
         arr = np.asarray(x, dtype=dtype)

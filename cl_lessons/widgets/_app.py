@@ -6,11 +6,14 @@ import asyncio
 import html
 import io
 import traceback
+import weakref
 from collections.abc import Sequence
 
 import ipywidgets as widgets
 import matplotlib
 from matplotlib.figure import Figure
+
+from cl_lessons._checks import check_int_in, check_number_in
 
 _DPI = 80  # pixels per inch of the rendered figures: sharp enough, fast to render and encode
 
@@ -47,6 +50,36 @@ def _class_legend(ax, classes, colors) -> None:
             loc="upper left",
             bbox_to_anchor=(1.0, 1.0),
         )
+
+
+_CELL_APPS: dict[tuple[str, str], weakref.ref] = {}
+"""(app class, notebook cell id) -> the app that cell built last (closed when it builds anew)."""
+
+
+def _cell_id() -> str | None:
+    """Id of the notebook cell being executed (JupyterLab sends it), else None."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return None
+    ip = get_ipython()
+    kernel = getattr(ip, "kernel", None)
+    if kernel is None:
+        return None
+    try:
+        parent = kernel.get_parent()
+    except Exception:  # older ipykernel: no parent header API
+        return None
+    return (parent or {}).get("metadata", {}).get("cellId")
+
+
+def _descendants(widget: widgets.Widget) -> list[widgets.Widget]:
+    """Every widget below ``widget`` (children of boxes, recursively), deepest first."""
+    out = []
+    for child in getattr(widget, "children", ()):
+        out.extend(_descendants(child))
+        out.append(child)
+    return out
 
 
 class App(widgets.VBox):
@@ -110,6 +143,7 @@ class App(widgets.VBox):
         super().__init__(children=[box, self.view, self.status])
         for w in self.controls.values():
             w.observe(self._on_change, names="value")
+        self._register_cell()
 
     # ------------------------------------------------------------------ figure and display
 
@@ -207,6 +241,46 @@ class App(widgets.VBox):
         image.save(buf, format="png", **_PNG_OPTIONS)
         return buf.getvalue()
 
+    # ------------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        """Close the app: every widget inside it, its figure, and pending redraws.
+
+        Afterwards nothing holds the app (no observer, no widget registry entry, no pyplot
+        figure), so it is freed with its figure. Re-running a notebook cell that builds an app
+        closes the app that cell built before (in JupyterLab, where cells have ids).
+        """
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        for w in self.controls.values():
+            w.unobserve(self._on_change, names="value")
+        for w in _descendants(self):
+            w.close()
+        if self._ipympl:
+            import matplotlib.pyplot as plt
+
+            plt.close(self.fig)
+        self._bg = None
+        self._dyn.clear()
+        self.artists.clear()
+        super().close()
+
+    def _register_cell(self) -> None:
+        """Close the app this class built earlier in the same notebook cell, if any."""
+        cell = _cell_id()
+        if cell is None:
+            return
+        key = (type(self).__qualname__, cell)
+        old = _CELL_APPS.get(key)
+        previous = old() if old is not None else None
+        if previous is not None and previous is not self:
+            previous.close()
+        _CELL_APPS[key] = weakref.ref(self)
+
     # ------------------------------------------------------------------ state
 
     @property
@@ -238,8 +312,10 @@ class App(widgets.VBox):
             lo, hi = getattr(w, "min", None), getattr(w, "max", None)
             if isinstance(w, widgets.FloatLogSlider):
                 lo, hi = w.base**w.min, w.base**w.max
-            if lo is not None and not isinstance(value, str) and not lo <= value <= hi:
-                raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+            if isinstance(w, widgets.IntSlider):
+                values[name] = check_int_in(value, name, lo, hi)
+            elif lo is not None:
+                values[name] = check_number_in(value, name, lo, hi)
             options = getattr(w, "options", None)
             if options is not None and value not in w.options:
                 raise ValueError(f"{name} must be one of {list(w.options)}, got {value!r}")

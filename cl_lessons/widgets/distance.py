@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from cl_lessons import viz
+from cl_lessons._checks import check_bool, check_number_in
 from cl_lessons.widgets._app import App
 from cl_lessons.widgets._controls import _slider
 
@@ -135,6 +136,8 @@ def distance_explorer(
         ("length_a", length_a, 0.1, 2.0),
         ("length_b", length_b, 0.1, 2.0),
     ]:
-        if not lo <= val <= hi:
-            raise ValueError(f"{name} must be in [{lo}, {hi}], got {val}")
-    return DistanceExplorer(angle_a, length_a, angle_b, length_b, bool(normalize))
+        check_number_in(val, name, lo, hi)
+    normalize = check_bool(normalize, "normalize")
+    return DistanceExplorer(
+        float(angle_a), float(length_a), float(angle_b), float(length_b), normalize
+    )

@@ -10,6 +10,7 @@ import matplotlib
 import numpy as np
 
 from cl_lessons import viz
+from cl_lessons._checks import check_int_in, check_seed
 from cl_lessons.viz._inputs import _finite, _labels, _to_numpy
 from cl_lessons.viz.colors import _label_colors
 from cl_lessons.widgets._app import App, _class_legend
@@ -233,13 +234,12 @@ def embedding_explorer(
     lab = _labels(labels, len(emb))
     if method not in _METHODS:
         raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}")
-    if not 0 <= query < len(emb):
-        raise ValueError(f"query must be in [0, {len(emb) - 1}], got {query}")
-    if not 1 <= k <= min(20, len(emb) - 1):
-        raise ValueError(f"k must be in [1, {min(20, len(emb) - 1)}], got {k}")
+    query = check_int_in(query, "query", 0, len(emb) - 1)
+    k = check_int_in(k, "k", 1, min(20, len(emb) - 1))
+    seed = check_seed(seed)
     img = None
     if images is not None:
         img = viz.as_images(images)
         if len(img) != len(emb):
             raise ValueError(f"images must have one image per point ({len(emb)}), got {len(img)}")
-    return EmbeddingExplorer(emb, lab, img, method, int(query), int(k), int(seed))
+    return EmbeddingExplorer(emb, lab, img, method, query, k, seed)

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from cl_lessons import viz
+from cl_lessons._checks import check_number_in
 from cl_lessons.viz._inputs import _finite, _labels, _to_numpy
 from cl_lessons.viz.colors import _label_colors
 from cl_lessons.viz.sphere import _normalise_rows, _sphere_wireframe
@@ -117,12 +118,9 @@ def hypersphere_view(
         ValueError: ``z3`` not a finite ``(N, 3)`` array with N >= 2, zero rows, labels of
             another length, angles or spread out of range.
     """
-    if not -90 <= elev <= 90:
-        raise ValueError(f"elev must be in [-90, 90], got {elev}")
-    if not -180 <= azim <= 180:
-        raise ValueError(f"azim must be in [-180, 180], got {azim}")
-    if not 0.0 <= spread <= 3.0:
-        raise ValueError(f"spread must be in [0, 3], got {spread}")
+    elev = check_number_in(elev, "elev", -90, 90)
+    azim = check_number_in(azim, "azim", -180, 180)
+    spread = check_number_in(spread, "spread", 0.0, 3.0)
     z = lab = None
     if z3 is not None:
         z = _finite(_to_numpy(z3, "z3", ndim=2), "z3")
@@ -133,4 +131,4 @@ def hypersphere_view(
         lab = None if labels is None else _labels(labels, len(z))
     elif labels is not None:
         raise ValueError("labels given without z3")
-    return HypersphereView(z, lab, float(elev), float(azim), float(spread))
+    return HypersphereView(z, lab, elev, azim, spread)

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from cl_lessons import viz
+from cl_lessons._checks import check_number_in
 from cl_lessons.viz._inputs import _finite, _to_numpy
 from cl_lessons.widgets._app import App
 from cl_lessons.widgets._controls import _dropdown, _slider
@@ -173,12 +174,11 @@ def margin_explorer(
         ValueError: margin outside [0, 3], unknown loss, only one of ``d_pos``/``d_neg`` given,
             or empty/NaN/negative distances.
     """
-    if not 0.0 <= margin <= 3.0:
-        raise ValueError(f"margin must be in [0, 3], got {margin}")
+    margin = check_number_in(margin, "margin", 0.0, 3.0)
     if loss not in ("contrastive", "triplet"):
         raise ValueError(f"loss must be 'contrastive' or 'triplet', got {loss!r}")
     if (d_pos is None) != (d_neg is None):
         raise ValueError("give both d_pos and d_neg, or neither")
     if d_pos is not None:
         d_pos, d_neg = _check_distances(d_pos, "d_pos"), _check_distances(d_neg, "d_neg")
-    return MarginExplorer(float(margin), loss, d_pos, d_neg)
+    return MarginExplorer(margin, loss, d_pos, d_neg)

@@ -6,6 +6,7 @@ import matplotlib
 import numpy as np
 import torch
 
+from cl_lessons._checks import check_int, check_int_in, check_number_in
 from cl_lessons.viz._inputs import _finite, _labels, _to_numpy
 from cl_lessons.viz.colors import _label_colors
 from cl_lessons.viz.regions import _grid, _region_image, _vote
@@ -152,15 +153,11 @@ def decision_regions(
     if len(pts) < 2:
         raise ValueError(f"embedding_2d needs at least 2 points, got {len(pts)}")
     lab = _labels(labels, len(pts))
-    if not 1 <= k <= min(25, len(pts) - 1):
-        raise ValueError(f"k must be in [1, {min(25, len(pts) - 1)}], got {k}")
-    if not 0 <= point < len(pts):
-        raise ValueError(f"point must be in [0, {len(pts) - 1}], got {point}")
-    if resolution < 10:
-        raise ValueError(f"resolution must be >= 10, got {resolution}")
+    k = check_int_in(k, "k", 1, min(25, len(pts) - 1))
+    point = check_int_in(point, "point", 0, len(pts) - 1)
+    resolution = check_int(resolution, "resolution", 10)
     span = float(np.linalg.norm(pts.max(0) - pts.min(0)))
     if threshold is None:
         threshold = span / 10
-    if not 0.0 <= threshold <= span / 2:
-        raise ValueError(f"threshold must be in [0, {span / 2:.3g}], got {threshold}")
-    return DecisionRegions(pts, lab, int(k), int(point), float(threshold), int(resolution))
+    threshold = check_number_in(threshold, "threshold", 0.0, span / 2)
+    return DecisionRegions(pts, lab, k, point, threshold, resolution)

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from cl_lessons import viz
+from cl_lessons._checks import check_number_in
 from cl_lessons.viz._inputs import _finite, _to_numpy
 from cl_lessons.widgets._app import _STYLE, App
 
@@ -91,8 +92,7 @@ def temperature_explorer(temperature: float = 0.1, similarities=None) -> Tempera
         ValueError: temperature outside [0.01, 10], fewer than two similarities, values outside
             [-1, 1] or not finite.
     """
-    if not 0.01 <= temperature <= 10.0:
-        raise ValueError(f"temperature must be in [0.01, 10], got {temperature}")
+    temperature = check_number_in(temperature, "temperature", 0.01, 10.0)
     if similarities is None:
         similarities = [0.6, 0.55, 0.45, 0.3, 0.2, 0.1, 0.0, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6]
     sims = _finite(_to_numpy(similarities, "similarities", ndim=1), "similarities")
@@ -100,4 +100,4 @@ def temperature_explorer(temperature: float = 0.1, similarities=None) -> Tempera
         raise ValueError(f"similarities needs the positive and >= 1 negative, got {len(sims)}")
     if np.abs(sims).max() > 1.0:
         raise ValueError("similarities must be cosine similarities in [-1, 1]")
-    return TemperatureExplorer(float(temperature), sims)
+    return TemperatureExplorer(temperature, sims)

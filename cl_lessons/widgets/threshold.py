@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cl_lessons import viz
+from cl_lessons._checks import check_bool, check_number_in
 from cl_lessons.viz.verification import _check_scores
 from cl_lessons.widgets._app import App
 from cl_lessons.widgets._controls import _slider
@@ -118,14 +119,12 @@ def threshold_explorer(
             class present, or a threshold outside the scores' range.
     """
     s, y = _check_scores(scores, same)
+    higher_is_same = check_bool(higher_is_same, "higher_is_same")
     lo, hi = float(s.min()), float(s.max())
     if threshold is None:
         from cl_lessons import metrics
 
         best, _ = metrics.best_threshold(s if higher_is_same else -s, y)
         threshold = min(max(best if higher_is_same else -best, lo), hi)
-    if not lo <= threshold <= hi:
-        raise ValueError(
-            f"threshold must be within the scores' range [{lo}, {hi}], got {threshold}"
-        )
-    return ThresholdExplorer(s, y, float(threshold), bool(higher_is_same))
+    threshold = check_number_in(threshold, "threshold", lo, hi)  # within the scores' range
+    return ThresholdExplorer(s, y, threshold, higher_is_same)

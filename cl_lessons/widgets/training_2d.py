@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from cl_lessons import viz
+from cl_lessons._checks import check_int, check_number_in, check_seed
 from cl_lessons.viz.colors import _label_colors
 from cl_lessons.viz.regions import _grid, _knn_votes, _region_image
 from cl_lessons.widgets._app import _STYLE, App
@@ -277,10 +278,8 @@ def train_2d_explorer(
         raise ValueError(f"loss must be 'contrastive' or 'triplet', got {loss!r}")
     if mining not in _MININGS:
         raise ValueError(f"mining must be one of {list(_MININGS)}, got {mining!r}")
-    if not 0.1 <= margin <= 3.0:
-        raise ValueError(f"margin must be in [0.1, 3], got {margin}")
-    if n < 20:
-        raise ValueError(f"n must be >= 20, got {n}")
-    if steps < 10:
-        raise ValueError(f"steps must be >= 10, got {steps}")
-    return Train2DExplorer(dataset, loss, float(margin), mining, int(n), int(steps), int(seed))
+    margin = check_number_in(margin, "margin", 0.1, 3.0)
+    n = check_int(n, "n", 20)
+    steps = check_int(steps, "steps", 10)
+    seed = check_seed(seed)
+    return Train2DExplorer(dataset, loss, margin, mining, n, steps, seed)

@@ -8,6 +8,7 @@ import matplotlib
 import numpy as np
 
 from cl_lessons import viz
+from cl_lessons._checks import check_int, check_number_in, check_seed
 from cl_lessons.viz._inputs import _finite, _to_numpy
 from cl_lessons.widgets._app import App
 from cl_lessons.widgets._controls import _slider
@@ -103,6 +104,15 @@ class TripletZones(App):
         )
 
 
+def _point(point, name: str) -> tuple[float, float]:
+    """``(x, y)`` with both coordinates finite numbers in [-2, 2]."""
+    try:
+        x, y = point
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be (x, y) with both in [-2, 2], got {point!r}") from None
+    return check_number_in(x, f"{name}[0]", -2.0, 2.0), check_number_in(y, f"{name}[1]", -2.0, 2.0)
+
+
 def triplet_zones(
     margin: float = 0.5,
     anchor: Sequence[float] = (0.0, 0.0),
@@ -134,16 +144,12 @@ def triplet_zones(
         ValueError: values outside the sliders' ranges, negatives not a finite ``(K, 2)`` array,
             ``n_negatives < 1``.
     """
-    if not 0.0 <= margin <= 2.0:
-        raise ValueError(f"margin must be in [0, 2], got {margin}")
-    for name, point in [("anchor", anchor), ("positive", positive)]:
-        if len(point) != 2 or not all(-2.0 <= float(c) <= 2.0 for c in point):
-            raise ValueError(f"{name} must be (x, y) with both in [-2, 2], got {tuple(point)}")
+    margin = check_number_in(margin, "margin", 0.0, 2.0)
+    anchor, positive = _point(anchor, "anchor"), _point(positive, "positive")
     if negatives is None:
-        if n_negatives < 1:
-            raise ValueError(f"n_negatives must be >= 1, got {n_negatives}")
-        negatives = np.random.default_rng(seed).uniform(-3.0, 3.0, size=(n_negatives, 2))
+        n_negatives = check_int(n_negatives, "n_negatives", 1)
+        negatives = np.random.default_rng(check_seed(seed)).uniform(-3.0, 3.0, (n_negatives, 2))
     neg = _finite(_to_numpy(negatives, "negatives", ndim=2), "negatives")
     if neg.shape[1] != 2:
         raise ValueError(f"negatives must have shape (K, 2), got {neg.shape}")
-    return TripletZones(float(margin), tuple(map(float, anchor)), tuple(map(float, positive)), neg)
+    return TripletZones(margin, anchor, positive, neg)
