@@ -144,7 +144,18 @@ NUMBER_ARGUMENTS = {
     ),
     "widgets.App.update(margin)": lambda v: W.margin_explorer().update(margin=v),
     "runtime.seed_everything(seed)": lambda v: cl.seed_everything(v),
+    "viz.plot_distance_histograms(bins)": lambda v: V.plot_distance_histograms(S, S, bins=v),
+    "viz.plot_distance_histograms(threshold)": lambda v: V.plot_distance_histograms(
+        S, S, threshold=v if v is not None else "x"
+    ),
+    "viz.plot_roc(threshold)": lambda v: V.plot_roc(S, SAME, threshold=v if v is not None else "x"),
+    "viz.plot_decision_regions(k)": lambda v: V.plot_decision_regions(X[:, :2], Y, k=v),
+    "viz.plot_decision_regions(resolution)": lambda v: V.plot_decision_regions(
+        X[:, :2], Y, resolution=v
+    ),
+    "viz.image_grid(ncols)": lambda v: V.image_grid(torch.rand(3, 1, 4, 4), ncols=v),
 }
+S, SAME = [0.1, 0.9, 0.2, 0.8], [0, 1, 0, 1]
 
 
 def _loss(model, batch):
@@ -236,3 +247,21 @@ def test_meta_tensors_get_the_device_error_not_a_finite_check_crash():
         Mo.MLPEncoder(3)(meta)
     # distances are shape-only and keep working on meta (tests/test_distances.py)
     assert D.pairwise_euclidean(meta).shape == (6, 6)
+
+
+@pytest.mark.parametrize("ax", ["1", 0.5, [1], object()], ids=repr)
+@pytest.mark.parametrize(
+    "plot",
+    [
+        lambda ax: V.plot_embedding_2d(X[:, :2], Y, ax=ax),
+        lambda ax: V.plot_distance_matrix(D.pairwise_euclidean(X), ax=ax),
+        lambda ax: V.plot_distance_histograms(S, S, ax=ax),
+        lambda ax: V.plot_roc(S, SAME, ax=ax),
+        lambda ax: V.plot_decision_regions(X[:, :2], Y, ax=ax),
+        lambda ax: V.plot_singular_values(X, ax=ax),
+    ],
+    ids=["embedding_2d", "distance_matrix", "histograms", "roc", "decision_regions", "spectrum"],
+)
+def test_plots_refuse_an_ax_that_is_not_an_axes(plot, ax):
+    with pytest.raises(ValueError, match="ax must be a matplotlib Axes"):
+        plot(ax)

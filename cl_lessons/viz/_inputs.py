@@ -59,6 +59,8 @@ def _binary(same, n: int, name: str = "same") -> np.ndarray:
 
 def _new_ax(ax: Axes | None, figsize=(5.0, 4.0), **subplot_kw) -> Axes:
     if ax is not None:
+        if not isinstance(ax, Axes):
+            raise ValueError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
         return ax
     _, ax = plt.subplots(figsize=figsize, subplot_kw=subplot_kw or None, layout="constrained")
     return ax

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 
+from cl_lessons._checks import check_bool
 from cl_lessons.viz._inputs import _finite, _labels, _new_ax, _to_numpy
 from cl_lessons.viz.colors import PALETTE, _label_colors
 
@@ -51,7 +52,7 @@ def plot_embedding_2d(
             ax.scatter(
                 pts[m, 0], pts[m, 1], s=s, color=colors[c], alpha=0.85, linewidths=0, label=str(cls)
             )
-        if legend and len(classes) <= 12:
+        if check_bool(legend, "legend") and len(classes) <= 12:
             ax.legend(title="class", fontsize="small", markerscale=1.5, loc="best")
     ax.set_xlabel("dimension 1")
     ax.set_ylabel("dimension 2")

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from cl_lessons._checks import check_int
 from cl_lessons.viz._inputs import _to_numpy
 
 
@@ -59,8 +60,9 @@ def image_grid(
         ValueError: bad image shape, ``ncols < 1``, or a titles list of another length.
     """
     img = as_images(images)
-    if ncols < 1:
-        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    ncols = check_int(ncols, "ncols", 1)
+    if titles is not None and (isinstance(titles, str) or not isinstance(titles, Sequence)):
+        raise ValueError(f"titles must be a sequence of strings or None, got {titles!r}")
     if titles is not None and len(titles) != len(img):
         raise ValueError(f"titles must have one entry per image ({len(img)}), got {len(titles)}")
     ncols = min(ncols, len(img))

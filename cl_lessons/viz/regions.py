@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 
+from cl_lessons._checks import check_int, check_int_in, check_nonneg
 from cl_lessons.viz._inputs import _finite, _labels, _new_ax, _to_numpy
 from cl_lessons.viz.colors import class_colors
 from cl_lessons.viz.embeddings import plot_embedding_2d
@@ -102,12 +103,12 @@ def plot_decision_regions(
     if pts.shape[1] != 2:
         raise ValueError(f"points must have shape (N, 2), got {pts.shape}")
     lab = _labels(labels, len(pts))
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    if query is not None and not 0 <= query < len(pts):
-        raise ValueError(f"query must be in [0, {len(pts) - 1}], got {query}")
-    if threshold is not None and threshold < 0:
-        raise ValueError(f"threshold must be >= 0, got {threshold}")
+    k = check_int(k, "k", 1)
+    resolution = check_int(resolution, "resolution", 2)
+    if query is not None:
+        query = check_int_in(query, "query", 0, len(pts) - 1)
+    if threshold is not None:
+        threshold = check_nonneg(threshold, "threshold")
     ax = _new_ax(ax)
     grid, extent = _grid(pts, resolution)
     pred, classes = _knn_votes(pts, lab, grid, k)

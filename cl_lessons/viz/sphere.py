@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 
+from cl_lessons._checks import check_bool
 from cl_lessons.viz._inputs import _finite, _labels, _new_ax, _to_numpy
 from cl_lessons.viz.colors import PALETTE, _label_colors
 
@@ -133,7 +134,7 @@ def plot_singular_values(
         ValueError: ``z`` is not a non-empty finite 2-D array.
     """
     zz = _finite(_to_numpy(z, "z", ndim=2), "z")
-    if normalize:
+    if check_bool(normalize, "normalize"):
         zz = _normalise_rows(zz)
     zz = zz - zz.mean(0, keepdims=True)
     sv = np.linalg.svd(zz, compute_uv=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 
+from cl_lessons._checks import check_finite, check_int
 from cl_lessons.viz._inputs import _binary, _finite, _new_ax, _to_numpy
 from cl_lessons.viz.colors import NEGATIVE, POSITIVE
 
@@ -42,8 +43,9 @@ def plot_distance_histograms(
     """
     pos = _finite(_to_numpy(d_pos, "d_pos", ndim=1), "d_pos")
     neg = _finite(_to_numpy(d_neg, "d_neg", ndim=1), "d_neg")
-    if bins < 1:
-        raise ValueError(f"bins must be >= 1, got {bins}")
+    bins = check_int(bins, "bins", 1)
+    threshold = None if threshold is None else check_finite(threshold, "threshold")
+    margin = None if margin is None else check_finite(margin, "margin")
     ax = _new_ax(ax)
     lo, hi = float(min(pos.min(), neg.min())), float(max(pos.max(), neg.max()))
     edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
@@ -114,7 +116,8 @@ def plot_roc(
     ax.plot(np.asarray(far), np.asarray(tar), color=POSITIVE, lw=2, label=f"AUC = {float(auc):.3f}")
     ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls=":", label="chance")
     if threshold is not None:
-        f, t = _rates_at(s, y, np.array([float(threshold)]))
+        threshold = check_finite(threshold, "threshold")
+        f, t = _rates_at(s, y, np.array([threshold]))
         ax.plot(f, t, "o", color=NEGATIVE, ms=8, label=f"threshold = {threshold:.2f}")
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)

@@ -142,6 +142,8 @@ def decision_regions(
             ``threshold`` out of range, ``resolution < 10``.
     """
     if embedding_2d is None:
+        if labels is not None:
+            raise ValueError("labels given without embedding_2d")
         from cl_lessons import data
 
         embedding_2d, labels = data.make_blobs(n=150, num_classes=3, spread=0.7, seed=0)
