@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import inspect
+import socket
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -11,6 +16,36 @@ from cl_lessons._checks import check_nonneg
 _DIGITS_ALTERNATIVE = (
     "Offline, use the bundled alternatives: cl.data.load_digits() or cl.data.TransformedDigits()."
 )
+
+
+DOWNLOAD_TIMEOUT_S = 10.0
+"""Seconds a download on a stalled network may wait in all before it fails (about)."""
+
+_ATTEMPTS = 2
+"""Connection attempts a download makes at most: scikit-learn's fewest (one try, one retry) and
+torchvision's two mirrors. Each waits ``DOWNLOAD_TIMEOUT_S / _ATTEMPTS`` for an answer."""
+
+_NETWORK_ERRORS = (OSError, http.client.HTTPException)  # URLError, TimeoutError are OSErrors
+
+
+@contextlib.contextmanager
+def _socket_timeout(download: bool):
+    """While downloading, a socket without its own timeout gives up when it gets no answer for
+    ``DOWNLOAD_TIMEOUT_S / _ATTEMPTS`` seconds (to connect, or for the next data).
+
+    urllib (used by scikit-learn and torchvision) opens its sockets with the process default
+    timeout, which is "wait forever": on a network that drops packets a cell would hang. The
+    default is restored afterwards.
+    """
+    if not download:
+        yield
+        return
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S / _ATTEMPTS)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 _FACES_ALTERNATIVE = (
@@ -40,7 +75,8 @@ def load_mnist(
 
     Raises:
         ImportError: torchvision is not installed (the message says how to install it).
-        RuntimeError: the data is not in ``root`` and could not be downloaded.
+        RuntimeError: the data is not in ``root`` and could not be downloaded (a connection
+            that gets no answer gives up after about ``DOWNLOAD_TIMEOUT_S`` seconds).
     """
     try:
         import torchvision
@@ -52,8 +88,9 @@ def load_mnist(
     name = "FashionMNIST" if fashion else "MNIST"
     dataset_cls = getattr(torchvision.datasets, name)
     try:
-        ds = dataset_cls(root, train=train, download=download)
-    except (OSError, RuntimeError) as err:
+        with _socket_timeout(download):
+            ds = dataset_cls(root, train=train, download=download)
+    except (*_NETWORK_ERRORS, RuntimeError) as err:
         hint = "" if download else " Pass download=True to fetch it (needs the internet)."
         raise RuntimeError(
             f"{name} could not be loaded from {root!r} ({err}).{hint} {_DIGITS_ALTERNATIVE}"
@@ -62,10 +99,22 @@ def load_mnist(
     return X.contiguous(), ds.targets.long()
 
 
-def _fetch(fetcher, what: str, download: bool, **kwargs):
+def _accepts(fn, name: str) -> bool:
     try:
-        return fetcher(download_if_missing=download, **kwargs)
-    except OSError as err:  # URLError and HTTPError are OSErrors too
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _fetch(fetcher, what: str, download: bool, **kwargs):
+    if download and _accepts(fetcher, "n_retries"):
+        # scikit-learn retries 3 times, 1 s apart, by default; 1 retry is the fewest it allows
+        kwargs.update(n_retries=_ATTEMPTS - 1, delay=0.1)
+    try:
+        with _socket_timeout(download):
+            return fetcher(download_if_missing=download, **kwargs)
+    except _NETWORK_ERRORS as err:
         hint = "" if download else " Pass download=True to fetch it (needs the internet)."
         raise RuntimeError(
             f"{what} could not be loaded ({err}).{hint} {_FACES_ALTERNATIVE}"
@@ -96,7 +145,8 @@ def load_olivetti_faces(
         ``X``: ``(400, 1, 64, 64)``, ``y``: ``(400,)``.
 
     Raises:
-        RuntimeError: not cached and not downloadable (offline); names the synthetic alternative.
+        RuntimeError: not cached and not downloadable (offline, or no answer within about
+            ``DOWNLOAD_TIMEOUT_S`` seconds); names the synthetic alternative.
     """
     from sklearn.datasets import fetch_olivetti_faces
 
@@ -130,7 +180,8 @@ def load_lfw_pairs(
 
     Raises:
         ValueError: unknown ``subset`` or ``resize <= 0``.
-        RuntimeError: not cached and not downloadable (offline); names the synthetic alternative.
+        RuntimeError: not cached and not downloadable (offline, or no answer within about
+            ``DOWNLOAD_TIMEOUT_S`` seconds); names the synthetic alternative.
     """
     if subset not in ("train", "test", "10_folds"):
         raise ValueError(f"subset must be 'train', 'test' or '10_folds', got {subset!r}")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import torch
 
 from cl_lessons.distances import cosine_similarity, pairwise_euclidean
-from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close
+from cl_lessons.exercises._core import (
+    CheckFailed,
+    exercise_check,
+    expect_close,
+    returned_tensor,
+    same_values,
+)
 
 __all__ = ["check_cosine_similarity", "check_pairwise_distances"]
 
@@ -35,12 +41,7 @@ def _call(fn, *args):
 
 
 def _same(got, want) -> bool:
-    return (
-        isinstance(got, torch.Tensor)
-        and got.shape == want.shape
-        and bool(torch.isfinite(got).all())
-        and torch.allclose(got.detach().double(), want.double(), atol=1e-5, rtol=1e-4)
-    )
+    return same_values(got, want, atol=1e-5, rtol=1e-4)
 
 
 @exercise_check("cosine similarity, row by row")
@@ -54,13 +55,14 @@ def check_cosine_similarity(fn) -> None:
     a = torch.tensor([[3.0, 4.0, 0.0], [1.0, 0.0, 0.0], [0.0, 10.0, 10.0], [-2.0, 1.0, 2.0]])
     b = torch.tensor([[4.0, 3.0, 0.0], [0.5, 0.5, 0.0], [0.0, -1.0, 0.0], [4.0, -2.0, -4.0]])
     want = cosine_similarity(a, b)  # (4,) = [0.96, 0.707, -0.707, -1]
-    got = _call(fn, a, b)
-    if isinstance(got, torch.Tensor) and got.shape == (4, 4):
+    what = "cosine similarities of four pairs"
+    got = returned_tensor(_call(fn, a, b), what, "a tensor of shape (N,) = (4,)")
+    if got.shape == (4, 4):
         raise CheckFailed(
             "you returned a (N, N) matrix of all pairs; the row-wise cosine is its diagonal: "
             "use (a * b).sum(dim=-1) instead of a @ b.T."
         )
-    if isinstance(got, torch.Tensor) and got.ndim == 0:
+    if got.ndim == 0:
         raise CheckFailed(
             "you returned one number for the whole batch: reduce over the features "
             "(dim=-1), not over everything."
@@ -81,18 +83,19 @@ def check_cosine_similarity(fn) -> None:
         hint = "You divided by one norm only: divide by ||a_i|| * ||b_i||."
     elif _same(got, (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)) ** 2):
         hint = "Divide by the product of the norms, not by its square."
-    expect_close(got, want, "cosine similarities of four pairs", hint=hint)
+    expect_close(got, want, what, hint=hint)
 
     # a zero vector: the cosine is undefined, the convention is 0 (never NaN)
     z = torch.tensor([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]])
     w = torch.tensor([[1.0, 2.0, 3.0], [2.0, 4.0, 4.0]])
-    got = _call(fn, z, w)
-    if isinstance(got, torch.Tensor) and got.shape == (2,) and not bool(torch.isfinite(got).all()):
+    what = "a zero vector and a parallel pair"
+    got = returned_tensor(_call(fn, z, w), what, "a tensor of shape (N,) = (2,)")
+    if got.shape == (2,) and not bool(torch.isfinite(got).all()):
         raise CheckFailed(
             "a zero vector gives 0/0 = NaN: clamp the norms from below, e.g. "
             "norm(dim=-1).clamp_min(1e-8), so its cosine is 0."
         )
-    expect_close(got, torch.tensor([0.0, 1.0]), "a zero vector and a parallel pair", atol=1e-4)
+    expect_close(got, torch.tensor([0.0, 1.0]), what, atol=1e-4)
 
     rng = torch.Generator().manual_seed(0)
     x = torch.randn(32, 8, generator=rng) * torch.rand(32, 1, generator=rng) * 5
@@ -110,14 +113,15 @@ def check_pairwise_distances(fn) -> None:
     x = torch.tensor([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0]], dtype=torch.float64)
     y = torch.tensor([[0.0, 0.0], [6.0, 8.0], [1.0, 0.0], [-3.0, 4.0]], dtype=torch.float64)
     want = pairwise_euclidean(x, y)  # (3, 4)
-    got = _call(fn, x, y)
-    if isinstance(got, torch.Tensor) and got.shape == (4, 3):
+    what = "distances between 3 and 4 points in 2-D"
+    got = returned_tensor(_call(fn, x, y), what, "a tensor of shape (N, M) = (3, 4)")
+    if got.shape == (4, 3):
         raise CheckFailed(
             "your matrix is transposed: row i should compare x_i with every y_j, shape (N, M) = "
             "(3, 4); build it from x @ y.T with ||x_i||^2 as a column (N, 1) and ||y_j||^2 as "
             "a row (1, M)."
         )
-    if isinstance(got, torch.Tensor) and got.shape != want.shape:
+    if got.shape != want.shape:
         raise CheckFailed(
             f"expected shape (N, M) = {tuple(want.shape)}, got {tuple(got.shape)}: keep "
             "||x_i||^2 as a column (N, 1) and ||y_j||^2 as a row (1, M) so they broadcast."
@@ -127,23 +131,24 @@ def check_pairwise_distances(fn) -> None:
         hint = "These are squared distances: take the square root (after clamping at 0)."
     elif _same(got, torch.cdist(x, y, p=1)):
         hint = "This is the L1 (Manhattan) distance; the exercise asks for the Euclidean one."
-    elif isinstance(got, torch.Tensor) and got.shape == want.shape:
+    else:
         x2, y2 = (x * x).sum(1, keepdim=True), (y * y).sum(1)
         plus = (x2 + y2 + 2 * x @ y.T).sqrt()
         if _same(got, plus):
             hint = "Sign error: ||x - y||^2 = ||x||^2 + ||y||^2 - 2 x.y (minus the dot product)."
-    expect_close(got, want, "distances between 3 and 4 points in 2-D", hint=hint)
+    expect_close(got, want, what, hint=hint)
 
     # x against itself in float32: round-off makes some squared distances slightly negative
     rng = torch.Generator().manual_seed(1)
     z = torch.randn(64, 16, generator=rng)
-    got = _call(fn, z, z)
-    if isinstance(got, torch.Tensor) and got.shape == (64, 64) and torch.isnan(got).any():
+    what = "64 points against themselves"
+    got = returned_tensor(_call(fn, z, z), what, "a tensor of shape (N, M) = (64, 64)")
+    if got.shape == (64, 64) and bool(torch.isnan(got).any()):
         raise CheckFailed(
             f"{int(torch.isnan(got).sum())} NaN in the distances of 64 points to themselves: "
             "round-off makes ||x||^2 + ||y||^2 - 2 x.y slightly negative where the true value "
             "is 0, and sqrt of a negative number is NaN. Clamp at 0 first: .clamp_min(0)."
         )
-    expect_close(got, pairwise_euclidean(z, z), "64 points against themselves", atol=1e-2)
-    if isinstance(got, torch.Tensor) and got.diagonal().abs().max() > 1e-2:
+    expect_close(got, pairwise_euclidean(z, z), what, atol=1e-2)
+    if got.detach().double().diagonal().abs().max() > 1e-2:
         raise CheckFailed("the distance of a point to itself must be (close to) 0.")

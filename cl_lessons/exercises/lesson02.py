@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close
+from cl_lessons.exercises._core import (
+    CheckFailed,
+    describe,
+    exercise_check,
+    expect_close,
+    learner_code,
+    returned_tensor,
+    same_values,
+)
 from cl_lessons.models import MLPEncoder, count_parameters
 
 __all__ = ["check_l1_head", "check_siamese_forward", "check_verification_accuracy"]
@@ -33,14 +43,10 @@ def _check_siamese(siamese_cls) -> None:
     net = siamese_cls(encoder)
     if not isinstance(net, nn.Module):
         raise CheckFailed(f"siamese_cls(encoder) must build an nn.Module, got {type(net).__name__}")
+    forward = learner_code(net)  # what the learner's forward raises is theirs
     gen = torch.Generator().manual_seed(1)
     x1, x2 = torch.randn(5, 4, generator=gen), torch.randn(5, 4, generator=gen)
-    out = net(x1.clone(), x2.clone())
-    if isinstance(out, torch.Tensor) or not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise CheckFailed(
-            "forward(x1, x2) must return the pair (z1, z2): the two embeddings, not a distance "
-            "or a single tensor."
-        )
+    z1, z2 = _pair(forward(x1.clone(), x2.clone()))
     n_one, n_net = count_parameters(encoder), count_parameters(net)
     if n_net != n_one:
         raise CheckFailed(
@@ -48,20 +54,32 @@ def _check_siamese(siamese_cls) -> None:
             "two encoders (a second one, or a copy). A Siamese network keeps ONE encoder and "
             "calls it twice."
         )
-    z1, z2 = out
     with torch.no_grad():
         e1, e2 = encoder(x1), encoder(x2)
-    if isinstance(z2, torch.Tensor) and z2.shape == e1.shape and torch.allclose(z2, e1):
+    if same_values(z2, e1, atol=1e-8, rtol=1e-5):
         raise CheckFailed("z2 equals encoder(x1): embed x2 for the second output.")
     expect_close(z1, e1, "z1 for a batch of 5 pairs", hint="z1 must be encoder(x1).")
     expect_close(z2, e2, "z2 for a batch of 5 pairs", hint="z2 must be encoder(x2).")
     # gradients from both branches reach the shared weights
     encoder.zero_grad(set_to_none=True)
-    z1, z2 = net(x1, x2)
+    z1, z2 = _pair(forward(x1, x2))
+    for name, z in (("z1", z1), ("z2", z2)):
+        if not isinstance(z, torch.Tensor):
+            raise CheckFailed(
+                f"{name} is {describe(z)}: return the encoder's output tensors themselves, so "
+                "that gradients flow back to the encoder."
+            )
     if not (z1.requires_grad and z2.requires_grad):
         raise CheckFailed("the embeddings carry no gradient: do not wrap forward in no_grad.")
+    returned_tensor(z1, "z1", "a float tensor")  # no complex or meta embeddings past here
+    returned_tensor(z2, "z2", "a float tensor")
     (z1.sum() + 2 * z2.sum()).backward()
     w = next(encoder.parameters())
+    if w.grad is None:
+        raise CheckFailed(
+            "no gradient reached the encoder's weights: compute z1 and z2 with the encoder "
+            "you were given (do not detach)."
+        )
     ref = _encoder(0)
     (ref(x1).sum() + 2 * ref(x2).sum()).backward()
     expect_close(
@@ -70,6 +88,16 @@ def _check_siamese(siamese_cls) -> None:
         "the gradient of the encoder's first weight",
         hint="both branches must add their gradient to the same weights (do not detach).",
     )
+
+
+def _pair(out) -> tuple:
+    """The two embeddings a Siamese forward returns, or a hint."""
+    if isinstance(out, torch.Tensor) or not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise CheckFailed(
+            "forward(x1, x2) must return the pair (z1, z2): the two embeddings, not a distance "
+            f"or a single tensor (got {describe(out)})."
+        )
+    return out[0], out[1]
 
 
 @exercise_check("Koch et al.'s L1 head: p = sigmoid(w . |z1 - z2| + b)")
@@ -85,23 +113,26 @@ def check_l1_head(fn) -> None:
     w = torch.tensor([-1.0, 0.5, -0.25])
     b = 1.0
     want = torch.sigmoid((z1 - z2).abs() @ w + b)  # (2,)
-    got = fn(z1.clone(), z2.clone(), w.clone(), b)
-    if isinstance(got, torch.Tensor) and got.ndim == 0:
+    what = "probabilities for two pairs"
+    got = returned_tensor(fn(z1.clone(), z2.clone(), w.clone(), b), what, "a tensor of shape (N,)")
+    if got.ndim == 0:
         raise CheckFailed("you returned one number: keep one probability per pair, shape (N,).")
-    if isinstance(got, torch.Tensor) and got.shape == (2, 3):
+    if got.shape == (2, 3):
         raise CheckFailed("you returned one value per feature: take the dot product with w.")
-    hint = ""
-    if isinstance(got, torch.Tensor) and got.shape == want.shape:
-        g = got.detach().double()
-        if torch.allclose(g, ((z1 - z2).abs() @ w + b).double(), atol=1e-5):
-            hint = "These are logits: apply the sigmoid to get probabilities."
-        elif torch.allclose(g, torch.sigmoid((z1 - z2) @ w + b).double(), atol=1e-5):
-            hint = "Take the absolute value |z1 - z2|: the head must not care which input is first."
-        elif torch.allclose(g, torch.sigmoid((z1 - z2) ** 2 @ w + b).double(), atol=1e-5):
-            hint = "Koch et al. use the L1 component-wise distance |z1 - z2|, not its square."
-        elif torch.allclose(g, torch.sigmoid((z1 - z2).abs() @ w - b).double(), atol=1e-5):
-            hint = "Add the bias b, do not subtract it."
-    expect_close(got, want, "probabilities for two pairs", hint=hint)
+    mistakes = [
+        ((z1 - z2).abs() @ w + b, "These are logits: apply the sigmoid to get probabilities."),
+        (
+            torch.sigmoid((z1 - z2) @ w + b),
+            "Take the absolute value |z1 - z2|: the head must not care which input is first.",
+        ),
+        (
+            torch.sigmoid((z1 - z2) ** 2 @ w + b),
+            "Koch et al. use the L1 component-wise distance |z1 - z2|, not its square.",
+        ),
+        (torch.sigmoid((z1 - z2).abs() @ w - b), "Add the bias b, do not subtract it."),
+    ]
+    hint = next((msg for value, msg in mistakes if same_values(got, value, rtol=1e-5)), "")
+    expect_close(got, want, what, hint=hint)
     gen = torch.Generator().manual_seed(3)
     a, c = torch.randn(7, 5, generator=gen), torch.randn(7, 5, generator=gen)
     w2 = torch.randn(5, generator=gen)
@@ -116,6 +147,23 @@ def check_l1_head(fn) -> None:
         "probabilities with the two inputs swapped",
         hint="The head must be symmetric: p(x1, x2) = p(x2, x1).",
     )
+
+
+def _number(got, what: str) -> float:
+    """The accuracy a learner returned as a finite float (a number or a one-element tensor)."""
+    if got is None:
+        raise CheckFailed("your function returned None; did you forget `return`?")
+    if not isinstance(got, (int, float)):  # a tensor, an array, or not a number at all
+        t = returned_tensor(got, what, "one number (the accuracy)")
+        if t.numel() != 1:
+            raise CheckFailed(
+                f"return one number (the accuracy), got a tensor of shape {tuple(t.shape)}."
+            )
+        got = t.reshape(()).item()
+    got = float(got)
+    if not math.isfinite(got):
+        raise CheckFailed(f"{what}: your accuracy is {got}; it must be a number in [0, 1].")
+    return got
 
 
 @exercise_check("Verification accuracy at a distance threshold")
@@ -133,19 +181,7 @@ def check_verification_accuracy(fn) -> None:
     # "same" where d <= 0.5: [1, 1, 0, 0, 1, 0, 1]; right: [1, 1, 1, 1, 1, 0, 0] -> 5/7.
     # Mistakes: d < t -> 3/7; d >= t -> 4/7; d > t (or labels read backwards) -> 2/7.
     want = 5 / 7
-    got = fn(d.clone(), same.clone(), t)
-    if isinstance(got, torch.Tensor):
-        if got.numel() != 1:
-            raise CheckFailed(
-                f"return one number (the accuracy), got a tensor of shape {tuple(got.shape)}."
-            )
-        got = got.item()
-    if got is None:
-        raise CheckFailed("your function returned None; did you forget `return`?")
-    try:
-        got = float(got)
-    except (TypeError, ValueError) as err:
-        raise CheckFailed(f"return a number, got {type(got).__name__}") from err
+    got = _number(fn(d.clone(), same.clone(), t), "accuracy for 7 pairs")
     if abs(got - want) < 1e-6:
         pass
     elif abs(got - 2 / 7) < 1e-6 or abs(got - 4 / 7) < 1e-6:
@@ -165,7 +201,6 @@ def check_verification_accuracy(fn) -> None:
     # a second case: threshold between the classes gives a perfect score
     d2 = torch.tensor([0.1, 0.3, 1.2, 1.5])
     s2 = torch.tensor([1, 1, 0, 0])
-    got2 = fn(d2.clone(), s2.clone(), 1.0)
-    got2 = got2.item() if isinstance(got2, torch.Tensor) else float(got2)
+    got2 = _number(fn(d2.clone(), s2.clone(), 1.0), "accuracy for 4 pairs")
     if abs(got2 - 1.0) > 1e-6:
         raise CheckFailed(f"with threshold 1.0 these 4 pairs are all right; you gave {got2:.3f}.")

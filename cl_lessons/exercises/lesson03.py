@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
-from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close
+from cl_lessons.exercises._core import (
+    CheckFailed,
+    exercise_check,
+    expect_close,
+    returned_tensor,
+    same_values,
+)
 
 __all__ = ["check_fusion", "check_two_tower_scores"]
 
@@ -16,6 +24,11 @@ def _want_fusion(za: torch.Tensor, zb: torch.Tensor, fusion: str) -> torch.Tenso
     if fusion == "product":
         return za * zb  # (N, D)
     return (za - zb).abs()  # (N, D)
+
+
+def _exactly(got, want) -> bool:
+    """``torch.allclose``'s default tolerances, for any value (never raises)."""
+    return same_values(got, want, atol=1e-8, rtol=1e-5)
 
 
 @exercise_check("Fusing two embeddings: concat, product, absdiff")
@@ -31,11 +44,11 @@ def check_fusion(fn) -> None:
     za = torch.tensor([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0]])
     zb = torch.tensor([[2.0, 1.0, 0.5], [-1.0, 4.0, 2.0]])
     for fusion in ("concat", "product", "absdiff"):
-        got = fn(za.clone(), zb.clone(), fusion)
         want = _want_fusion(za, zb, fusion)
         what = f"fusion={fusion!r} on a batch of 2 pairs"
-        if not isinstance(got, torch.Tensor):
-            expect_close(got, want, what)  # reports None / wrong type
+        got = returned_tensor(
+            fn(za.clone(), zb.clone(), fusion), what, f"a tensor of shape {tuple(want.shape)}"
+        )
         if fusion == "concat" and got.shape == (4, 3):
             raise CheckFailed(
                 "concat stacked the batches (shape (2N, D)): concatenate the features, dim=1."
@@ -51,10 +64,10 @@ def check_fusion(fn) -> None:
                 "fuse row i of za with row i of zb only, element-wise."
             )
         hint = ""
-        if got.shape == want.shape and fusion == "absdiff":
-            if torch.allclose(got, za - zb) or torch.allclose(got, zb - za):
+        if fusion == "absdiff":
+            if _exactly(got, za - zb) or _exactly(got, zb - za):
                 hint = "Take the absolute value: |za - zb| does not depend on the order."
-            elif torch.allclose(got, (za - zb) ** 2):
+            elif _exactly(got, (za - zb) ** 2):
                 hint = "absdiff is |za - zb|, not the squared difference."
         expect_close(got, want, what, hint=hint)
     gen = torch.Generator().manual_seed(0)
@@ -80,7 +93,9 @@ class _Counting(torch.Tensor):
 
 
 def _plain(x):
-    return x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x
+    if isinstance(x, torch.Tensor) and type(x) is not torch.Tensor:
+        return x.as_subclass(torch.Tensor)
+    return x
 
 
 @exercise_check("Two-tower scores: every user against every item")
@@ -103,30 +118,29 @@ def check_two_tower_scores(fn) -> None:
             if normalize
             else users @ items.T
         )  # (3, 5)
-        got = fn(users.clone(), items.clone(), normalize)
         what = f"scores of 3 users x 5 items, normalize={normalize}"
-        if isinstance(got, torch.Tensor):
-            got = _plain(got)
-            if got.shape == (5, 3):
-                raise CheckFailed(
-                    "your scores have shape (M, N) = (items, users): transposed. Rows are users: "
-                    "user_emb @ item_emb.T."
-                )
-            if got.shape == (3,) or got.shape == (5,):
-                raise CheckFailed(
-                    "you returned one score per row: score EVERY user against EVERY item, (N, M)."
-                )
+        got = returned_tensor(
+            _plain(fn(users.clone(), items.clone(), normalize)), what, "a tensor of shape (N, M)"
+        )
+        if got.shape == (5, 3):
+            raise CheckFailed(
+                "your scores have shape (M, N) = (items, users): transposed. Rows are users: "
+                "user_emb @ item_emb.T."
+            )
+        if got.shape == (3,) or got.shape == (5,):
+            raise CheckFailed(
+                "you returned one score per row: score EVERY user against EVERY item, (N, M)."
+            )
         hint = ""
-        if isinstance(got, torch.Tensor) and got.shape == want.shape and normalize:
-            if torch.allclose(got, users @ items.T, atol=1e-5):
+        if normalize:
+            close = functools.partial(same_values, got, atol=1e-5, rtol=1e-5)
+            if close(users @ items.T):
                 hint = "normalize=True asks for cosine similarities: L2-normalise both embeddings."
-            elif torch.allclose(got, F.normalize(users, dim=1) @ items.T, atol=1e-5) or (
-                torch.allclose(got, users @ F.normalize(items, dim=1).T, atol=1e-5)
+            elif close(F.normalize(users, dim=1) @ items.T) or close(
+                users @ F.normalize(items, dim=1).T
             ):
                 hint = "normalise BOTH the user and the item embeddings."
-            elif torch.allclose(
-                got, F.normalize(users, dim=0) @ F.normalize(items, dim=0).T, atol=1e-5
-            ):
+            elif close(F.normalize(users, dim=0) @ F.normalize(items, dim=0).T):
                 hint = "normalise each row (dim=1), not each column."
         expect_close(got, want, what, hint=hint)
     # vectorised? count the torch operations on 40 users x 60 items

@@ -5,19 +5,20 @@ from __future__ import annotations
 import torch
 
 from cl_lessons.distances import euclidean
-from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close
+from cl_lessons.exercises._core import (
+    CheckFailed,
+    exercise_check,
+    expect_close,
+    returned_tensor,
+    same_values,
+)
 from cl_lessons.losses import contrastive_loss
 
 __all__ = ["check_contrastive_grad", "check_contrastive_loss"]
 
 
 def _matches(got, want) -> bool:
-    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-        return False
-    got = got.detach().double()
-    return bool(torch.isfinite(got).all()) and torch.allclose(
-        got, want.double(), atol=1e-6, rtol=1e-5
-    )
+    return isinstance(got, torch.Tensor) and same_values(got, want, atol=1e-6, rtol=1e-5)
 
 
 def _pairs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -82,8 +83,11 @@ def check_contrastive_loss(fn) -> None:
     d = euclidean(z1, z2)  # (8,)
     for margin in (1.0, 2.0):
         want = contrastive_loss(z1, z2, y, margin)  # ()
-        got = fn(z1.clone(), z2.clone(), y.clone(), margin)
-        if isinstance(got, torch.Tensor) and got.shape == y.shape:
+        what = f"the mean loss of 8 pairs with margin {margin}"
+        got = returned_tensor(
+            fn(z1.clone(), z2.clone(), y.clone(), margin), what, "a scalar tensor"
+        )
+        if got.shape == y.shape:
             raise CheckFailed(
                 "you returned one loss per pair: average them into one number with .mean()."
             )
@@ -95,9 +99,7 @@ def check_contrastive_loss(fn) -> None:
                 if _matches(got, wrong.mean()) or _matches(got, wrong.sum()):
                     hint = msg
                     break
-        expect_close(
-            got, want, f"the mean loss of 8 pairs with margin {margin}", atol=1e-6, hint=hint
-        )
+        expect_close(got, want, what, atol=1e-6, hint=hint)
     rng = torch.Generator().manual_seed(0)
     a, b = torch.randn(32, 4, generator=rng), torch.randn(32, 4, generator=rng)
     labels = (torch.rand(32, generator=rng) < 0.5).float()
@@ -123,8 +125,9 @@ def check_contrastive_grad(fn) -> None:
     y = torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=torch.float64)
     for margin in (1.0, 2.0):
         want = 2 * y * d - 2 * (1 - y) * torch.clamp(margin - d, min=0.0)  # (8,)
-        got = fn(d.clone(), y.clone(), margin)
-        if isinstance(got, torch.Tensor) and got.ndim == 0:
+        what = f"dL/dd for 8 pairs with margin {margin}"
+        got = returned_tensor(fn(d.clone(), y.clone(), margin), what, "a tensor of shape (N,)")
+        if got.ndim == 0:
             raise CheckFailed(
                 "you returned one number: the derivative is per pair, a tensor like d."
             )
@@ -154,4 +157,4 @@ def check_contrastive_grad(fn) -> None:
             ),
         ]
         hint = next((msg for wrong, msg in mistakes if _matches(got, wrong)), "")
-        expect_close(got, want, f"dL/dd for 8 pairs with margin {margin}", atol=1e-6, hint=hint)
+        expect_close(got, want, what, atol=1e-6, hint=hint)

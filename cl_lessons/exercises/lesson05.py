@@ -5,7 +5,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close
+from cl_lessons.exercises._core import (
+    CheckFailed,
+    exercise_check,
+    expect_close,
+    returned_tensor,
+    same_values,
+)
 
 __all__ = ["check_triplet_category", "check_triplet_loss"]
 
@@ -14,11 +20,7 @@ EASY, SEMIHARD, HARD = 0, 1, 2
 
 def _close(got, want: Tensor) -> bool:
     """True when ``got`` is a tensor-like value of ``want``'s shape and value (no exception)."""
-    try:
-        g = torch.as_tensor(got, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return False
-    return g.shape == want.shape and bool(torch.allclose(g, want.double(), atol=1e-5, rtol=1e-4))
+    return same_values(got, want, atol=1e-5, rtol=1e-4)
 
 
 def _triplet_reference(a: Tensor, p: Tensor, n: Tensor, margin: float) -> Tensor:
@@ -42,9 +44,8 @@ def check_triplet_loss(fn) -> None:
     p = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0]])
     n = torch.tensor([[3.0, 0.0], [0.0, 1.0], [1.5, 0.0]])
     margin = 1.0
-    got = fn(a.clone(), p.clone(), n.clone(), margin)
-    if got is None:
-        raise CheckFailed("your function returned None; did you forget `return`?")
+    what = "three hand-made triplets (easy, hard, semi-hard), margin 1"
+    got = returned_tensor(fn(a.clone(), p.clone(), n.clone(), margin), what, "a scalar tensor")
     d_ap, d_an = (a - p).norm(dim=1), (a - n).norm(dim=1)  # (3,) each
     want = _triplet_reference(a, p, n, margin)  # (3 triplets: 0, 2, 0.5) -> 0.8333
     if _close(got, (d_ap - d_an + margin).clamp_min(0)):
@@ -87,9 +88,9 @@ def check_triplet_loss(fn) -> None:
     for value, hint in mistakes:
         if _close(got, value) and not _close(got, want):
             raise CheckFailed(hint)
-    if isinstance(got, Tensor) and got.ndim != 0:
+    if got.ndim != 0:
         raise CheckFailed(f"expected a scalar (0-d tensor), got shape {tuple(got.shape)}")
-    expect_close(got, want, "three hand-made triplets (easy, hard, semi-hard), margin 1")
+    expect_close(got, want, what)
     gen = torch.Generator().manual_seed(5)
     a, p, n = (torch.randn(32, 6, generator=gen) for _ in range(3))
     for m in (0.0, 0.3):
@@ -107,14 +108,7 @@ def _category_reference(d_ap: Tensor, d_an: Tensor, margin: float) -> Tensor:
 
 
 def _as_codes(got, n: int) -> Tensor:
-    if got is None:
-        raise CheckFailed("your function returned None; did you forget `return`?")
-    try:
-        codes = torch.as_tensor(got)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise CheckFailed(
-            f"expected a tensor of category codes (0, 1, 2), got {type(got).__name__}"
-        ) from err
+    codes = returned_tensor(got, f"{n} triplets", "a tensor of category codes (0, 1, 2)")
     if codes.shape != (n,):
         raise CheckFailed(f"expected one code per triplet, shape ({n},), got {tuple(codes.shape)}")
     if codes.dtype == torch.bool or (

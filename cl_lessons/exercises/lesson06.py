@@ -5,7 +5,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close
+from cl_lessons.exercises._core import (
+    CheckFailed,
+    exercise_check,
+    expect_close,
+    returned_tensor,
+    same_values,
+)
 
 __all__ = ["check_batch_hard", "check_valid_triplet_mask"]
 
@@ -43,11 +49,8 @@ def _batch_hard(
 
 
 def _close(got, want: Tensor) -> bool:
-    try:
-        g = torch.as_tensor(got, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return False
-    return g.shape == want.shape and bool(torch.allclose(g, want.double(), atol=1e-5, rtol=1e-4))
+    """True when ``got`` is a tensor-like value of ``want``'s shape and value (no exception)."""
+    return same_values(got, want, atol=1e-5, rtol=1e-4)
 
 
 @exercise_check("Batch-hard triplet loss")
@@ -66,9 +69,8 @@ def check_batch_hard(fn) -> None:
     z = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 3.0], [2.5, 0.0], [0.0, 0.8], [-0.3, -0.2]])
     labels = torch.tensor([0, 0, 0, 1, 1, 2])
     margin = 0.5
-    got = fn(z.clone(), labels.clone(), margin)
-    if got is None:
-        raise CheckFailed("your function returned None; did you forget `return`?")
+    what = "six 2-D points in three classes, margin 0.5"
+    got = returned_tensor(fn(z.clone(), labels.clone(), margin), what, "a scalar tensor")
     want = _batch_hard(z, labels, margin)
     mistakes = [
         (
@@ -103,11 +105,11 @@ def check_batch_hard(fn) -> None:
     for flags, hint in mistakes:
         if _close(got, _batch_hard(z, labels, margin, **flags)) and not _close(got, want):
             raise CheckFailed(hint)
-    if isinstance(got, Tensor) and got.ndim != 0:
+    if got.ndim != 0:
         raise CheckFailed(
             f"expected a scalar (the mean over anchors), got shape {tuple(got.shape)}"
         )
-    expect_close(got, want, "six 2-D points in three classes, margin 0.5")
+    expect_close(got, want, what)
     gen = torch.Generator().manual_seed(6)
     z = torch.randn(24, 5, generator=gen)
     labels = torch.arange(4).repeat_interleave(6)[torch.randperm(24, generator=gen)]
@@ -144,10 +146,9 @@ def check_valid_triplet_mask(fn) -> None:
     labels = torch.tensor([0, 0, 1, 1, 1, 2])
     want = _mask_reference(labels)
     got = fn(labels.clone())
-    if got is None:
-        raise CheckFailed("your function returned None; did you forget `return`?")
-    if not isinstance(got, Tensor):
+    if got is not None and not isinstance(got, Tensor):
         raise CheckFailed(f"expected a torch.Tensor, got {type(got).__name__}")
+    got = returned_tensor(got, "6 labels", "a boolean tensor of shape (B, B, B)")
     if got.shape != want.shape:
         raise CheckFailed(
             f"expected shape {tuple(want.shape)} indexed [a, p, n], got {tuple(got.shape)}"
@@ -177,6 +178,14 @@ def check_valid_triplet_mask(fn) -> None:
     gen = torch.Generator().manual_seed(0)
     labels = torch.randint(0, 4, (20,), generator=gen)
     got = fn(labels.clone())
-    if not isinstance(got, Tensor) or not torch.equal(got, _mask_reference(labels)):
+    want = _mask_reference(labels)
+    if isinstance(got, Tensor):
+        got = returned_tensor(got, "20 random labels", "a boolean tensor of shape (B, B, B)")
+    if not (
+        isinstance(got, Tensor)
+        and got.shape == want.shape
+        and got.dtype == torch.bool
+        and torch.equal(got, want)
+    ):
         raise CheckFailed("wrong mask for 20 random labels in 4 classes.")
     expect_close(got.sum(), _mask_reference(labels).sum(), "number of valid triplets")

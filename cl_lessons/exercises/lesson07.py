@@ -8,7 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close
+from cl_lessons.exercises._core import (
+    CheckFailed,
+    exercise_check,
+    expect_close,
+    returned_tensor,
+    same_values,
+)
 from cl_lessons.losses import info_nce
 from cl_lessons.metrics import alignment, uniformity
 
@@ -17,23 +23,12 @@ __all__ = ["check_alignment", "check_info_nce", "check_uniformity"]
 
 def _close(got, want: Tensor) -> bool:
     """True when ``got`` is a tensor-like value of ``want``'s shape and value (no exception)."""
-    try:
-        g = torch.as_tensor(got, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return False
-    if g.shape != want.shape or not bool(torch.isfinite(g).all()):
-        return False
-    return bool(torch.allclose(g, want.double(), atol=1e-5, rtol=1e-4))
+    return same_values(got, want, atol=1e-5, rtol=1e-4)
 
 
 def _returned(got, what: str) -> Tensor:
     """The learner's value as a float64 tensor, or a hint when it is not a number."""
-    if got is None:
-        raise CheckFailed(f"{what}: your function returned None; did you forget `return`?")
-    try:
-        return torch.as_tensor(got, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise CheckFailed(f"{what}: expected a tensor, got {type(got).__name__}") from err
+    return returned_tensor(got, what, "a scalar tensor").detach().to(torch.float64)
 
 
 # ----------------------------------------------------------------------------- InfoNCE
@@ -216,7 +211,7 @@ def check_uniformity(fn) -> None:
     expect_close(got, v["right"], what)
     x = torch.randn(12, 5, generator=gen)
     for t in (1.0, 5.0):
-        got = fn(x.clone(), t)
+        got = _returned(fn(x.clone(), t), f"12 random 5-D embeddings, t = {t}")
         want = uniformity(x, t=t)
         if t != 2.0 and _close(got, uniformity(x, t=2.0).double()):
             raise CheckFailed(f"t = {t}: your function ignores its argument t and uses t = 2.")

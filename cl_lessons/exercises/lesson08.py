@@ -6,18 +6,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close
+from cl_lessons.exercises._core import (
+    CheckFailed,
+    exercise_check,
+    expect_close,
+    returned_tensor,
+    same_values,
+)
 
 __all__ = ["check_collapse_std", "check_momentum_update", "check_queue_update"]
 
 
 def _close(got, want: Tensor) -> bool:
     """True when ``got`` is a tensor-like value of ``want``'s shape and value (no exception)."""
-    try:
-        g = torch.as_tensor(got, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return False
-    return g.shape == want.shape and bool(torch.allclose(g, want.double(), atol=1e-6, rtol=1e-5))
+    return same_values(got, want, atol=1e-6, rtol=1e-5)
 
 
 def _pair(seed: int) -> tuple[nn.Module, nn.Module]:
@@ -36,6 +38,25 @@ def _flat(module: nn.Module) -> Tensor:
     return torch.cat([p.detach().flatten() for p in module.parameters()]).double()
 
 
+def _layout(module: nn.Module) -> list[tuple]:
+    return [(tuple(p.shape), p.dtype, p.device) for p in module.parameters()]
+
+
+def _check_layout(module: nn.Module, before: list[tuple], name: str) -> None:
+    """The update changed values only, not the shape, dtype or number of the parameters."""
+    after = _layout(module)
+    if after != before:
+        changed = next(
+            (f"{b[:2]} -> {a[:2]}" for b, a in zip(before, after, strict=False) if a != b),
+            f"{len(before)} -> {len(after)} parameters",
+        )
+        raise CheckFailed(
+            f"the {name} encoder's parameters changed shape, dtype or number ({changed}): "
+            "update their values in place, e.g. `p_t.mul_(m).add_(p_o, alpha=1 - m)`, instead "
+            "of replacing them."
+        )
+
+
 @exercise_check("Momentum (EMA) update of the target encoder")
 def check_momentum_update(fn) -> None:
     """Check ``fn(online, target, m)`` sets each target weight to ``m * target + (1 - m) * online``.
@@ -51,6 +72,7 @@ def check_momentum_update(fn) -> None:
     m = 0.9
     online, target = _pair(0)
     q0, k0 = _flat(online), _flat(target)
+    layout = _layout(online)
     try:
         fn(online, target, m)
     except RuntimeError as err:
@@ -60,6 +82,8 @@ def check_momentum_update(fn) -> None:
                 "the update in `with torch.no_grad():`."
             ) from err
         raise
+    _check_layout(online, layout, "online")
+    _check_layout(target, layout, "target")
     q1, k1 = _flat(online), _flat(target)
     want = m * k0 + (1 - m) * q0
     if not torch.allclose(q1, q0):
@@ -92,7 +116,9 @@ def check_momentum_update(fn) -> None:
     for seed, mm in ((1, 0.99), (2, 0.0), (3, 1.0)):
         online, target = _pair(seed)
         q0, k0 = _flat(online), _flat(target)
+        layout = _layout(online)
         fn(online, target, mm)
+        _check_layout(target, layout, "target")
         expect_close(_flat(target), mm * k0 + (1 - mm) * q0, f"target parameters with m = {mm}")
 
 
@@ -115,10 +141,8 @@ def check_queue_update(fn) -> None:
     w = torch.ones(1, requires_grad=True)
     keys = torch.tensor([[100.0, 101.0], [102.0, 103.0]]) * w  # (2, 2), part of a graph
     want = _queue_reference(queue, keys)
-    got = fn(queue.clone(), keys)
-    if got is None:
-        raise CheckFailed("your function returned None; did you forget `return`?")
-    got_t = torch.as_tensor(got) if not isinstance(got, Tensor) else got
+    what = "a 6-row queue after enqueueing 2 keys"
+    got_t = returned_tensor(fn(queue.clone(), keys), what, "a tensor of shape (K, D) = (6, 2)")
     if got_t.shape == (8, 2):
         raise CheckFailed(
             "the queue grew from 6 to 8 rows: enqueueing B keys must also dequeue the B "
@@ -149,7 +173,7 @@ def check_queue_update(fn) -> None:
             "the returned queue is still attached to the graph of the keys (requires_grad): "
             "store `keys.detach()`; the queue is a constant dictionary, not trained through."
         )
-    expect_close(got_t, want, "a 6-row queue after enqueueing 2 keys")
+    expect_close(got_t, want, what)
     gen = torch.Generator().manual_seed(0)
     for k, b in ((32, 8), (10, 10), (9, 1)):
         queue = F.normalize(torch.randn(k, 4, generator=gen), dim=1)
@@ -179,10 +203,8 @@ def check_collapse_std(fn) -> None:
     """
     gen = torch.Generator().manual_seed(0)
     z = torch.randn(64, 8, generator=gen) * torch.linspace(0.5, 4.0, 64)[:, None] + 0.3  # (64, 8)
-    got = fn(z.clone())
-    if got is None:
-        raise CheckFailed("your function returned None; did you forget `return`?")
-    got_t = torch.as_tensor(got) if not isinstance(got, Tensor) else got
+    what = "64 random 8-D embeddings of different lengths"
+    got_t = returned_tensor(fn(z.clone()), what, "a scalar tensor")
     if got_t.shape == (8,):
         raise CheckFailed(
             "you returned one std per dimension: average them into one number (.mean())."
@@ -203,7 +225,7 @@ def check_collapse_std(fn) -> None:
         raise CheckFailed("that is the variance: take the standard deviation (.std, or sqrt).")
     wants = [_std_reference(z, c) for c in (0, 1)]
     if not any(_close(got_t, w) for w in wants):
-        expect_close(got_t, wants[1], "64 random 8-D embeddings of different lengths")
+        expect_close(got_t, wants[1], what)
     collapsed = torch.ones(50, 16) * torch.linspace(1, 3, 50)[:, None]  # one direction, any length
     expect_close(
         fn(collapsed.clone()),
@@ -212,8 +234,12 @@ def check_collapse_std(fn) -> None:
         atol=1e-5,
     )
     spread = torch.randn(4000, 32, generator=gen)  # (4000, 32) isotropic: about 1/sqrt(32)
-    value = float(torch.as_tensor(fn(spread.clone())))
-    if abs(value - 32**-0.5) > 0.01:
+    what = "4000 isotropic 32-D embeddings"
+    got_t = returned_tensor(fn(spread.clone()), what, "a scalar tensor")
+    if got_t.numel() != 1:
+        raise CheckFailed(f"{what}: expected a scalar (0-d tensor), got shape {tuple(got_t.shape)}")
+    value = float(got_t.detach().reshape(()).double())
+    if not abs(value - 32**-0.5) <= 0.01:  # NaN too
         raise CheckFailed(
             f"for 4000 isotropic 32-D embeddings expected about 1/sqrt(32) = 0.177, got {value:.3f}"
         )

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close
+from cl_lessons.exercises._core import CheckFailed, exercise_check, expect_close, returned_tensor
 
 __all__ = ["check_knn_indices", "check_pca_2d"]
 
 
-def _as_tensor(got, what: str) -> torch.Tensor:
-    if got is None:
-        raise CheckFailed(f"{what}: your function returned None; did you forget `return`?")
-    if not isinstance(got, torch.Tensor):
-        try:
-            got = torch.as_tensor(got)
-        except (TypeError, ValueError, RuntimeError) as err:
-            raise CheckFailed(f"{what}: expected a tensor, got {type(got).__name__}") from err
-    return got.detach().cpu()
+def _as_tensor(got, what: str, expected: str) -> torch.Tensor:
+    return returned_tensor(got, what, expected).detach()
 
 
 # ------------------------------------------------------------------------------ nearest neighbours
@@ -35,7 +28,7 @@ def _reference_knn(x: torch.Tensor, k: int) -> torch.Tensor:
 
 def _knn_case(fn, x: torch.Tensor, k: int, what: str) -> None:
     n = x.shape[0]
-    got = _as_tensor(fn(x.clone(), k), what)
+    got = _as_tensor(fn(x.clone(), k), what, f"a tensor of indices of shape (N, k) = ({n}, {k})")
     d = _distances(x)
     if got.shape == (k, n) and k != n:
         raise CheckFailed(
@@ -146,7 +139,7 @@ def _matches(got: torch.Tensor, ref: torch.Tensor) -> bool:
 
 def _pca_case(fn, x: torch.Tensor, what: str) -> None:
     n, dim = x.shape
-    got = _as_tensor(fn(x.clone()), what)
+    got = _as_tensor(fn(x.clone()), what, f"a tensor of shape (N, 2) = ({n}, 2)")
     if got.shape == (2, n):
         raise CheckFailed(
             f"{what}: expected shape (N, 2) = ({n}, 2), got (2, {n}): one row per point, "
