@@ -30,6 +30,7 @@ from cl_lessons._checks import check_choice, check_embeddings, check_labels, che
 from cl_lessons.losses._common import DISTANCES, _label_masks, _pairwise_distance
 
 __all__ = [
+    "MAX_TRIPLET_ELEMENTS",
     "STRATEGIES",
     "TripletCategories",
     "category_fractions",
@@ -42,6 +43,25 @@ __all__ = [
 STRATEGIES = ("all", "easy", "semihard", "hard", "batch_hard")
 EASY, SEMIHARD, HARD = 0, 1, 2
 """Zone codes returned by :func:`triplet_zone`."""
+
+MAX_TRIPLET_ELEMENTS = 512**3
+"""Largest ``N^3`` of the ``(N, N, N)`` masks built here (``N <= 512``): about three such boolean
+masks are alive at once, 128 MiB each at the limit, so a call stays near 0.5 GB (plus the triplets
+it returns), where ``N = 2048`` would need 8 GiB per mask. Checked before anything is allocated."""
+
+
+def _check_cubic(n: int, name: str) -> None:
+    """Refuse a batch whose ``(N, N, N)`` masks would pass :data:`MAX_TRIPLET_ELEMENTS`."""
+    if n**3 > MAX_TRIPLET_ELEMENTS:
+        raise ValueError(
+            f"{name} has N = {n} rows: its (N, N, N) triplet masks would hold N^3 = {n**3:,} "
+            f"entries ({n**3 / 2**30:.1f} GiB per boolean mask), over the limit "
+            f"MAX_TRIPLET_ELEMENTS = {MAX_TRIPLET_ELEMENTS:,} (N <= "
+            f"{round(MAX_TRIPLET_ELEMENTS ** (1 / 3))}). For training use "
+            "cl_lessons.losses.batch_triplet_loss with mining='hard' or mining='semihard' (or "
+            "mine_triplets(strategy='batch_hard')), which never build (N, N, N) tensors; to count "
+            "or look at triplets, use smaller batches"
+        )
 
 
 class TripletCategories(NamedTuple):
@@ -68,11 +88,17 @@ def triplet_masks(labels) -> Tensor:
         ``labels``: ``(N,)`` -> ``(N, N, N)``.
 
     Raises:
-        ValueError: ``labels`` is empty, not 1-D, or not integers.
+        ValueError: ``labels`` is empty, not 1-D, or not integers; ``N^3`` over
+            :data:`MAX_TRIPLET_ELEMENTS`.
     """
     labels = check_labels(labels, None)
     if labels.shape[0] == 0:
         raise ValueError("labels is empty")
+    _check_cubic(labels.shape[0], "labels")
+    return _valid_mask(labels)
+
+
+def _valid_mask(labels: Tensor) -> Tensor:
     pos, neg = _label_masks(labels)  # (N, N) each
     return pos[:, :, None] & neg[:, None, :]  # (N, N, N)
 
@@ -127,14 +153,16 @@ def triplet_zone(d_ap, d_an, margin: float) -> Tensor:
 
 
 def _categories(dist: Tensor, labels: Tensor, margin: float) -> TripletCategories:
-    valid = triplet_masks(labels)  # (N, N, N)
+    # three (N, N, N) masks alive at once: the two comparisons become hard and easy in place, and
+    # `valid` becomes semi-hard by removing them (they are disjoint subsets of it, as m >= 0)
+    valid = _valid_mask(labels)  # (N, N, N)
     d_ap = dist[:, :, None]  # (N, N, 1)
     d_an = dist[:, None, :]  # (N, 1, N)
     closer, beyond = _closer_beyond(d_ap, d_an, margin)  # (N, N, N) each
+    hard = closer.logical_and_(valid)
+    easy = beyond.logical_and_(valid)
     return TripletCategories(
-        easy=valid & beyond,
-        semihard=valid & ~closer & ~beyond,
-        hard=valid & closer,
+        easy=easy, semihard=valid.logical_xor_(hard).logical_xor_(easy), hard=hard
     )
 
 
@@ -158,13 +186,14 @@ def triplet_categories(dist: Tensor, labels, margin: float) -> TripletCategories
 
     Raises:
         ValueError: ``dist`` not a finite square matrix, labels of the wrong length or not
-            integers, ``margin < 0``.
+            integers, ``margin < 0``, ``N^3`` over :data:`MAX_TRIPLET_ELEMENTS`.
 
     Reference:
         Schroff et al. 2015, FaceNet, https://arxiv.org/abs/1503.03832.
     """
     dist, labels = _check_dist(dist, labels)
     margin = check_nonneg(margin, "margin")
+    _check_cubic(dist.shape[0], "dist")
     return _categories(dist, labels, margin)
 
 
@@ -187,7 +216,7 @@ def category_fractions(dist: Tensor, labels, margin: float) -> dict[str, float]:
         ValueError: as :func:`triplet_categories`.
     """
     cats = triplet_categories(dist, labels, margin)
-    counts = {name: int(mask.sum()) for name, mask in cats._asdict().items()}
+    counts = {name: int(torch.count_nonzero(mask)) for name, mask in cats._asdict().items()}
     total = sum(counts.values())
     return {name: (c / total if total else 0.0) for name, c in counts.items()}
 
@@ -213,8 +242,9 @@ def mine_triplets(
 
     Mining looks at distances only and carries no gradient; feed the indices to
     :func:`cl_lessons.losses.triplet_loss` (``triplet_loss(x[a], x[p], x[n], margin)``). Triplets
-    come in lexicographic ``(a, p, n)`` order. The category strategies build ``(N, N, N)`` masks,
-    fine for lesson-sized batches (a few hundred).
+    come in lexicographic ``(a, p, n)`` order. The category strategies and ``"all"`` build
+    ``(N, N, N)`` masks, fine for lesson-sized batches (a few hundred) and refused beyond
+    :data:`MAX_TRIPLET_ELEMENTS` (``N <= 512``); ``"batch_hard"`` is ``O(N^2)`` and unlimited.
 
     Args:
         embeddings: the batch.
@@ -231,7 +261,8 @@ def mine_triplets(
 
     Raises:
         ValueError: embeddings not ``(N, D)``, empty, NaN/Inf; bad labels; ``margin < 0``;
-            unknown ``strategy`` or ``distance``.
+            unknown ``strategy`` or ``distance``; ``N^3`` over :data:`MAX_TRIPLET_ELEMENTS` for
+            a strategy other than ``"batch_hard"``.
 
     References:
         Schroff et al. 2015, https://arxiv.org/abs/1503.03832;
@@ -242,6 +273,8 @@ def mine_triplets(
     margin = check_nonneg(margin, "margin")
     check_choice(strategy, "strategy", STRATEGIES)
     check_choice(distance, "distance", DISTANCES)
+    if strategy != "batch_hard":
+        _check_cubic(embeddings.shape[0], "embeddings")
     with torch.no_grad():
         dist = _pairwise_distance(embeddings.detach(), distance)  # (N, N)
         if strategy == "batch_hard":
@@ -251,7 +284,7 @@ def mine_triplets(
             n = dist.masked_fill(~neg, torch.inf).argmin(1)  # (N,) closest negative
             return anchors, p[anchors], n[anchors]
         if strategy == "all":
-            mask = triplet_masks(labels)  # (N, N, N)
+            mask = _valid_mask(labels)  # (N, N, N)
         else:
             mask = getattr(_categories(dist, labels, margin), strategy)  # (N, N, N)
         a, p, n = torch.nonzero(mask, as_tuple=True)  # (T,) each

@@ -18,23 +18,7 @@ from cl_lessons.losses._common import DISTANCES, _label_masks, _pairwise_distanc
 MININGS = ("all", "hard", "semihard")
 
 
-_CHUNK_ELEMENTS = 1 << 24  # batch-all builds (chunk, N, N) hinge blocks of at most this size
-
-
-def _batch_all(dist: Tensor, pos: Tensor, neg: Tensor, margin: float) -> Tensor:
-    # mean over every valid triplet, zeros included; anchors in chunks keep memory at ~16M floats
-    n = dist.shape[0]
-    count = int((pos.sum(1) * neg.sum(1)).sum())
-    if count == 0:
-        return _zero_loss(dist)
-    chunk = max(1, _CHUNK_ELEMENTS // (n * n))
-    total = dist.new_zeros(())
-    posf, negf = pos.to(dist.dtype), neg.to(dist.dtype)
-    for s in range(0, n, chunk):
-        d = dist[s : s + chunk]  # (c, N)
-        hinge = F.relu(d[:, :, None] - d[:, None, :] + margin)  # (c, N, N): [a, p, n]
-        total = total + (hinge * posf[s : s + chunk, :, None] * negf[s : s + chunk, None, :]).sum()
-    return total / count
+_CHUNK_ELEMENTS = 1 << 24  # batch-all builds (chunk, K, N) hinge blocks of at most this size
 
 
 class _HardTripletHinge(torch.autograd.Function):
@@ -92,6 +76,77 @@ def _class_members(inverse: Tensor, sizes: Tensor) -> Tensor:
     slots = start[:, None] + torch.arange(int(sizes.max()), device=inverse.device)  # (C, K_max)
     slots = torch.minimum(slots, (start + sizes - 1)[:, None])  # pad with the last member
     return order[slots][inverse]  # (N, K_max)
+
+
+def _positive_slots(labels: Tensor) -> tuple[Tensor, Tensor]:
+    """Each anchor's positives as an index table, ``(N, K_max)``, with its mask of real slots.
+
+    Row ``a`` lists every sample with ``a``'s label (see :func:`_class_members`); a slot is a real
+    positive when it is neither ``a`` itself nor the padding of a class smaller than ``K_max``.
+    """
+    _, inverse, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
+    members = _class_members(inverse, sizes)  # (N, K_max)
+    slot = torch.arange(members.shape[1], device=labels.device)  # (K_max,)
+    real = slot[None, :] < sizes[inverse][:, None]  # (N, K_max) not padding
+    itself = members == torch.arange(labels.shape[0], device=labels.device)[:, None]
+    return members, real & ~itself
+
+
+class _BatchAllHinge(torch.autograd.Function):
+    """Sum over every valid triplet of ``max(d(a, p) - d(a, n) + margin, 0)``, from ``(N, N)``.
+
+    The ``(c, K_max, N)`` hinge blocks of a chunk of anchors are built in the forward pass, summed
+    and dropped, then rebuilt chunk by chunk in the backward pass, which keeps only the ``(N, N)``
+    inputs: memory ``O(chunk K N + N^2)`` whatever ``N``, where autograd would keep every block
+    (``O(N K N)``). Positives are visited through the index table of :func:`_positive_slots`
+    (``K - 1`` of them per anchor, not ``N``); a padding slot gets ``d(a, p) = -inf`` and a
+    non-negative ``d(a, n) = +inf``, so their hinge is ``-inf`` and counts for nothing. An active
+    hinge (``> 0``, as ``relu``'s gradient) sends ``+g`` to ``d(a, p)`` and ``-g`` to ``d(a, n)``.
+    The backward pass is differentiable in ``grad`` and constant in ``dist`` (the hinge is
+    piecewise linear in it), so ``create_graph=True`` gives the true second derivative, the
+    curvature of the distance itself.
+    """
+
+    @staticmethod
+    def _blocks(dist: Tensor, members: Tensor, real: Tensor, neg: Tensor, margin: float):
+        n, k = members.shape
+        chunk = max(1, _CHUNK_ELEMENTS // (k * n))
+        for s in range(0, n, chunk):
+            d = dist[s : s + chunk]  # (c, N)
+            d_ap = d.gather(1, members[s : s + chunk]).masked_fill_(~real[s : s + chunk], -math.inf)
+            d_an = d.masked_fill(~neg[s : s + chunk], math.inf)  # (c, N) +inf off the negatives
+            hinge = d_ap[:, :, None] - d_an[:, None, :]  # (c, K, N): [a, p, n]
+            yield s, hinge.add_(margin)
+
+    @staticmethod
+    def forward(ctx, dist: Tensor, members: Tensor, real: Tensor, neg: Tensor, margin: float):
+        total = dist.new_zeros(())
+        for _, hinge in _BatchAllHinge._blocks(dist, members, real, neg, margin):
+            total += hinge.clamp_(min=0.0).sum()
+        ctx.save_for_backward(dist, members, real, neg)
+        ctx.margin = margin
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        dist, members, real, neg = ctx.saved_tensors
+        with torch.no_grad():  # how many active hinges each distance enters, with its sign
+            active = torch.zeros_like(dist)  # (N, N)
+            for s, hinge in _BatchAllHinge._blocks(dist, members, real, neg, ctx.margin):
+                on = (hinge > 0).to(dist.dtype)  # (c, K, N)
+                rows = active[s : s + on.shape[0]]  # (c, N) view
+                rows.scatter_add_(1, members[s : s + on.shape[0]], on.sum(2))  # d(a, p): +1
+                rows.sub_(on.sum(1))  # d(a, n): -1
+        return active * grad, None, None, None, None
+
+
+def _batch_all(dist: Tensor, labels: Tensor, neg: Tensor, margin: float) -> Tensor:
+    # mean over every valid triplet, zeros included
+    members, real = _positive_slots(labels)  # (N, K_max) each
+    count = int((real.sum(1) * neg.sum(1)).sum())
+    if count == 0:
+        return _zero_loss(dist)
+    return _BatchAllHinge.apply(dist, members, real, neg, margin) / count
 
 
 def _batch_hard(x: Tensor, labels: Tensor, margin: float, distance: str) -> Tensor:
@@ -210,8 +265,11 @@ def batch_triplet_loss(
     backward pass touches only those (with the Euclidean distance through a hand-written
     backward, which has no second derivative: ``create_graph=True`` raises ``RuntimeError``);
     semi-hard has ``O(N K)`` of them and reads them off the ``(N, N)`` matrix, whose backward is
-    then cheaper than gathering that many rows. A batch with no valid triplet (one class only, or
-    singletons) returns a zero that still carries a gradient, never NaN.
+    then cheaper than gathering that many rows. Batch-all visits its ``N (K-1) (N-K)`` triplets
+    (``K`` per class) in chunks of anchors and visits them again in the backward pass instead of
+    keeping them, so its memory stays ``O(N^2)`` plus one chunk at any batch size. A batch with no
+    valid triplet (one class only, or singletons) returns a zero that still carries a gradient,
+    never NaN.
 
     Args:
         embeddings: the batch.
@@ -243,5 +301,5 @@ def batch_triplet_loss(
         return _batch_hard(embeddings, labels, margin, distance)
     pos, neg = _label_masks(labels)  # (N, N) each
     if mining == "all":
-        return _batch_all(_pairwise_distance(embeddings, distance), pos, neg, margin)
+        return _batch_all(_pairwise_distance(embeddings, distance), labels, neg, margin)
     return _batch_semihard(embeddings, pos, neg, margin, distance)

@@ -1,4 +1,4 @@
-"""Input conversion shared by the metrics: scores and pair labels, embeddings."""
+"""What the metrics share: input conversion (scores and pair labels, embeddings), row blocks."""
 
 from __future__ import annotations
 
@@ -62,3 +62,35 @@ def _as_float_tensor(x, name: str) -> Tensor:
     if isinstance(x, Tensor):
         return check_embeddings(x, name)
     return _as_embeddings(x, name)
+
+
+# ------------------------------------------------------------------------------------ row blocks
+# The metrics that compare every item with every other one (recall@k, k-NN, uniformity) never
+# build their whole (N, M) matrix: they walk over blocks of query rows instead, so an MNIST-sized
+# set (tens of thousands of items) runs in a few hundred MB whatever N is.
+
+_BLOCK_ELEMENTS = 1 << 24
+"""Entries of one ``(rows, M)`` block of a pairwise matrix (64 MiB in float32)."""
+
+
+def _row_blocks(rows: int, cols: int) -> list[tuple[int, int]]:
+    """Ranges ``[s, e)`` of rows whose ``(e - s, cols)`` blocks hold at most ``_BLOCK_ELEMENTS``."""
+    step = max(1, _BLOCK_ELEMENTS // max(cols, 1))
+    return [(s, min(s + step, rows)) for s in range(0, rows, step)]
+
+
+def _centred(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``x`` centred on its (detached) mean, and its squared row norms: what the blocks reuse."""
+    xc = x - x.mean(0, keepdim=True).detach()  # (N, D)
+    return xc, (xc * xc).sum(1)  # (N, D), (N,)
+
+
+def _sq_rows(xc: Tensor, x2: Tensor, s: int, e: int) -> Tensor:
+    """Rows ``s:e`` of ``pairwise_euclidean(x, squared=True)``, diagonal not zeroed: ``(e - s, N)``.
+
+    The same operations in the same order, ``(|x_i|^2 + |x_j|^2) - 2 x_i.x_j`` clamped at 0, in
+    place where autograd allows it (two blocks alive, not five); ``xc``, ``x2`` from
+    :func:`_centred`.
+    """
+    sq = (x2[s:e, None] + x2[None, :]).sub_((xc[s:e] @ xc.T).mul_(2.0))  # (c, N)
+    return sq.clamp_min(0.0) if sq.requires_grad else sq.clamp_min_(0.0)

@@ -8,9 +8,9 @@ from numbers import Real
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
-from cl_lessons.distances import pairwise_euclidean
-from cl_lessons.metrics._inputs import _as_float_tensor
+from cl_lessons.metrics._inputs import _as_float_tensor, _centred, _row_blocks, _sq_rows
 
 
 def alignment(z1, z2, alpha: float = 2.0, normalize: bool = True) -> Tensor:
@@ -63,6 +63,9 @@ def uniformity(z, t: float = 2.0, normalize: bool = True) -> Tensor:
     Lower (more negative) is more uniform on the sphere; the average runs over the ``N(N-1)/2``
     distinct pairs, as ``torch.pdist`` in the paper's code. Rows are L2-normalised first
     (``normalize=False`` to skip). Computed with a log-sum-exp, so it stays finite for large ``t``.
+    The pairs are visited in blocks of rows, one log-sum-exp per block, combined by a last one;
+    with a gradient, each block is recomputed in the backward pass rather than kept, so memory
+    stays ``O(N D)`` plus one block (``N = 20000`` needs well under 1 GB, with or without it).
 
     Args:
         z: embeddings.
@@ -89,7 +92,20 @@ def uniformity(z, t: float = 2.0, normalize: bool = True) -> Tensor:
     if normalize:
         z = F.normalize(z, dim=1)
     n = z.shape[0]
-    sq = pairwise_euclidean(z, squared=True)  # (N, N)
-    iu = torch.triu_indices(n, n, offset=1, device=z.device)  # (2, N(N-1)/2)
-    vals = -t * sq[iu[0], iu[1]]  # (N(N-1)/2,)
-    return torch.logsumexp(vals, 0) - math.log(vals.shape[0])
+    zc, z2 = _centred(z)  # as pairwise_euclidean(z, squared=True), row block by row block
+    keep = z.requires_grad and torch.is_grad_enabled()
+    parts = []
+    for s, e in _row_blocks(n - 1, n):  # row N - 1 has no partner j > i
+        if keep:
+            parts.append(checkpoint(_pair_block_lse, zc, z2, s, e, t, use_reentrant=False))
+        else:
+            parts.append(_pair_block_lse(zc, z2, s, e, t))
+    return torch.logsumexp(torch.stack(parts), 0) - math.log(n * (n - 1) // 2)
+
+
+def _pair_block_lse(zc: Tensor, z2: Tensor, s: int, e: int, t: float) -> Tensor:
+    """``log sum exp(-t ||z_i - z_j||^2)`` over ``s <= i < e`` and ``j > i`` (never empty)."""
+    rows = torch.arange(s, e, device=zc.device)[:, None]  # (c, 1)
+    lower = torch.arange(zc.shape[0], device=zc.device)[None, :] <= rows  # (c, N) not i < j
+    vals = _sq_rows(zc, z2, s, e).mul_(-t).masked_fill_(lower, -math.inf)  # (c, N)
+    return torch.logsumexp(vals.flatten(), 0)

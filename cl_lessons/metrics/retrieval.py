@@ -8,10 +8,40 @@ from numbers import Integral
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from cl_lessons._checks import check_choice, check_labels, check_positive_int
-from cl_lessons.losses._common import DISTANCES, _pairwise_distance
-from cl_lessons.metrics._inputs import _as_embeddings
+from cl_lessons.distances import _unit
+from cl_lessons.losses._common import DISTANCES
+from cl_lessons.metrics._inputs import _as_embeddings, _centred, _row_blocks, _sq_rows
+
+
+def _nearest_others(x: Tensor, k: int, distance: str) -> Tensor:
+    """``(N, k)``: each row's ``k`` nearest other rows, nearest first, block by block.
+
+    Each block holds rows of ``_pairwise_distance(x, distance)`` by the same operations
+    (centred ``||x||^2 + ||y||^2 - 2 x.y`` clamped at 0 with the safe square root, or
+    ``1 - cos``) with the row's own entry at ``+inf``, and ``topk`` ranks each row alone, ties
+    included, as in the whole matrix. Only the matrix product may round differently (MKL picks
+    its kernel by size), which can swap two distances equal to within round-off, never more.
+    """
+    n = x.shape[0]
+    out = torch.empty(n, k, dtype=torch.long, device=x.device)
+    if distance == "euclidean":
+        xc, x2 = _centred(x)
+        tiny = torch.finfo(x.dtype).tiny
+    else:
+        xn = _unit(x)  # (N, D) as pairwise_cosine_similarity
+    for s, e in _row_blocks(n, n):
+        if distance == "euclidean":
+            d = _sq_rows(xc, x2, s, e)  # (c, N) squared
+            small = d <= tiny
+            d = d.sqrt_().masked_fill_(small, 0.0)  # as safe_sqrt
+        else:
+            d = (xn[s:e] @ xn.T).neg_().add_(1.0)  # (c, N) 1 - cos
+        d.diagonal(offset=s).fill_(math.inf)  # never retrieve yourself
+        out[s:e] = d.topk(k, dim=1, largest=False).indices
+    return out
 
 
 def recall_at_k(embeddings, labels, k: int | Sequence[int], distance: str = "euclidean"):
@@ -20,7 +50,8 @@ def recall_at_k(embeddings, labels, k: int | Sequence[int], distance: str = "euc
     A query counts as a hit when at least one of its ``k`` nearest *other* items has its label
     (a query never retrieves itself). Queries whose class has no other member can never hit and
     are left out of the average. This is the Recall@K of deep metric learning benchmarks
-    (Oh Song et al. 2016, https://arxiv.org/abs/1511.06452).
+    (Oh Song et al. 2016, https://arxiv.org/abs/1511.06452). The distances are computed in blocks
+    of queries (never the whole ``(N, N)`` matrix), so ``N = 40000`` needs well under 1 GB.
 
     Args:
         embeddings: the gallery, which is also the set of queries.
@@ -49,11 +80,10 @@ def recall_at_k(embeddings, labels, k: int | Sequence[int], distance: str = "euc
     if max(ks) > n - 1:
         raise ValueError(f"k must be <= N - 1 = {n - 1} (leave-one-out), got {max(ks)}")
     with torch.no_grad():
-        dist = _pairwise_distance(x.detach(), distance)  # (N, N)
-        dist.fill_diagonal_(math.inf)  # never retrieve yourself
-        nn_idx = dist.topk(max(ks), dim=1, largest=False).indices  # (N, K)
+        nn_idx = _nearest_others(x.detach(), max(ks), distance)  # (N, K)
         match = labels[nn_idx] == labels[:, None]  # (N, K)
-        has_mate = (labels[:, None] == labels[None, :]).sum(1) > 1  # (N,)
+        _, inverse, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
+        has_mate = sizes[inverse] > 1  # (N,) the class has another member
     if not bool(has_mate.any()):
         raise ValueError("labels: no class has two members, so no query can find a match")
     hits = match[has_mate].cummax(1).values.double().mean(0)  # (K,) recall at 1..K
@@ -72,7 +102,8 @@ def knn_accuracy(
     """Accuracy of a k-nearest-neighbour classifier on frozen embeddings.
 
     Each test item takes the majority label of its ``k`` nearest training items; a tie between
-    labels goes to the label whose nearest member is closest.
+    labels goes to the label whose nearest member is closest. Test items are classified in blocks
+    (never the whole ``(M, N)`` distance matrix), so 20000 against 60000 needs well under 1 GB.
 
     Args:
         train_emb: embeddings of the labelled reference set.
@@ -108,19 +139,28 @@ def knn_accuracy(
     check_choice(distance, "distance", DISTANCES)
     xte = xte.to(device=xtr.device, dtype=torch.promote_types(xtr.dtype, xte.dtype))
     xtr = xtr.to(xte.dtype)
+    m, n = xte.shape[0], xtr.shape[0]
+    # cdist picks its algorithm by size (a matrix product past 25 rows): fix the whole problem's
+    # choice, so that every block gets the distances the whole matrix would have (up to the
+    # round-off of the matrix product, as in _nearest_others)
+    mode = "use_mm_for_euclid_dist" if m > 25 or n > 25 else "donot_use_mm_for_euclid_dist"
+    correct = 0
     with torch.no_grad():
-        if distance == "euclidean":
-            d = torch.cdist(xte, xtr)  # (M, N)
-        else:
-            d = -(F.normalize(xte, dim=1) @ F.normalize(xtr, dim=1).T)  # (M, N)
-        nn_idx = d.topk(k, dim=1, largest=False).indices  # (M, k), nearest first
         classes, ytr_idx = torch.unique(ytr, return_inverse=True)
-        votes_for = ytr_idx[nn_idx]  # (M, k) class index of each neighbour
-        m, c = xte.shape[0], classes.shape[0]
-        counts = torch.zeros(m, c, dtype=torch.long, device=xtr.device)
-        counts.scatter_add_(1, votes_for, torch.ones_like(votes_for))
-        rank_bonus = torch.zeros(m, c, dtype=torch.long, device=xtr.device)
-        bonus = (k - torch.arange(k, device=xtr.device)).expand(m, k)  # nearer = larger
-        rank_bonus.scatter_reduce_(1, votes_for, bonus, reduce="amax")
-        pred = classes[(counts * (k + 1) + rank_bonus).argmax(1)]  # (M,)
-    return float((pred == yte).double().mean())
+        if distance == "cosine":
+            xtr, xte = F.normalize(xtr, dim=1), F.normalize(xte, dim=1)
+        bonus = k - torch.arange(k, device=xtr.device)  # (k,) nearer = larger
+        for s, e in _row_blocks(m, n):
+            if distance == "euclidean":
+                d = torch.cdist(xte[s:e], xtr, compute_mode=mode)  # (c, N)
+            else:
+                d = -(xte[s:e] @ xtr.T)  # (c, N)
+            nn_idx = d.topk(k, dim=1, largest=False).indices  # (c, k), nearest first
+            votes_for = ytr_idx[nn_idx]  # (c, k) class index of each neighbour
+            counts = torch.zeros(e - s, classes.shape[0], dtype=torch.long, device=xtr.device)
+            counts.scatter_add_(1, votes_for, torch.ones_like(votes_for))
+            rank_bonus = torch.zeros_like(counts)
+            rank_bonus.scatter_reduce_(1, votes_for, bonus.expand(e - s, k), reduce="amax")
+            pred = classes[(counts * (k + 1) + rank_bonus).argmax(1)]  # (c,)
+            correct += int((pred == yte[s:e]).sum())
+    return correct / m
