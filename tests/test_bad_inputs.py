@@ -217,6 +217,10 @@ FLAGS = {
         [0.1, 0.9], [0, 1], higher_is_same=v
     ),
     "training.fit(progress)": lambda v: T.fit(Mo.MLPEncoder(3), _loss, [(X,)], progress=v),
+    "metrics.alignment(normalize)": lambda v: Me.alignment(X, X, normalize=v),
+    "metrics.uniformity(normalize)": lambda v: Me.uniformity(X, normalize=v),
+    "viz.plot_singular_values(normalize)": lambda v: V.plot_singular_values(X, normalize=v),
+    "viz.plot_embedding_2d(legend)": lambda v: V.plot_embedding_2d(X[:, :2], Y, legend=v),
 }
 
 

@@ -6,10 +6,11 @@ import math
 from numbers import Real
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
+from cl_lessons._checks import check_bool
+from cl_lessons.distances import _unit
 from cl_lessons.metrics._inputs import _as_float_tensor, _centred, _row_blocks, _sq_rows
 
 
@@ -46,8 +47,8 @@ def alignment(z1, z2, alpha: float = 2.0, normalize: bool = True) -> Tensor:
         )
     if isinstance(alpha, bool) or not isinstance(alpha, Real) or not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
-    if normalize:
-        z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
+    if check_bool(normalize, "normalize"):
+        z1, z2 = _unit(z1), _unit(z2)  # a zero row stays 0, with a zero gradient
     diff = z1 - z2  # (N, D)
     sq = (diff * diff).sum(1)  # (N,)
     if alpha == 2:
@@ -89,8 +90,8 @@ def uniformity(z, t: float = 2.0, normalize: bool = True) -> Tensor:
         raise ValueError(f"z needs at least two rows for pairs, got {z.shape[0]}")
     if isinstance(t, bool) or not isinstance(t, Real) or not t > 0 or not math.isfinite(t):
         raise ValueError(f"t must be a finite number > 0, got {t!r}")
-    if normalize:
-        z = F.normalize(z, dim=1)
+    if check_bool(normalize, "normalize"):
+        z = _unit(z)
     n = z.shape[0]
     zc, z2 = _centred(z)  # as pairwise_euclidean(z, squared=True), row block by row block
     keep = z.requires_grad and torch.is_grad_enabled()
