@@ -77,3 +77,29 @@ def test_every_lesson_check_is_exported():
             module = importlib.import_module(f"cl_lessons.exercises.{info.name}")
             for name in module.__all__:
                 assert name in exercises.__all__, f"{info.name}.{name} is not re-exported"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_solution_cells_label_their_card_as_the_reference_solution(path):
+    # a learner who expands a solution must not read its "passed" as their own result
+    for i, cell in enumerate(_load(path)["cells"]):
+        if "solution" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        calls = re.findall(r"cl\.exercises\.check_\w+\([^\n]*\)", _source(cell))
+        assert calls, f"{path.name} cell {i}: a solution cell without a check call"
+        for call in calls:
+            assert "reference=True" in call, f"{path.name} cell {i}: {call}"
+
+
+def test_a_reference_result_never_looks_like_the_learners_success():
+    from cl_lessons.exercises import check_euclidean
+
+    def right(a, b):
+        return (a - b).pow(2).sum(-1).sqrt()
+
+    mine, ref = check_euclidean(right), check_euclidean(right, reference=True)
+    assert mine and ref  # both pass
+    assert "passed" in mine._repr_html_() and "reference solution" not in mine._repr_html_()
+    card = ref._repr_html_()
+    assert "reference solution" in card and "&#10004; passed" not in card
+    assert repr(ref).startswith("[REFERENCE SOLUTION PASSED]")

@@ -42,24 +42,42 @@ class CheckResult:
         checker_error: the exception of the check's *own* code when it could not handle what the
             learner's function returned (a bug of the check, reported as a plain hint), else
             ``None``.
+        reference: the result is the course's reference solution's (a solution cell), not the
+            learner's; it is shown greyed and labelled so, never as the learner's success.
     """
 
     def __init__(
-        self, name: str, passed: bool, message: str, checker_error: Exception | None = None
+        self,
+        name: str,
+        passed: bool,
+        message: str,
+        checker_error: Exception | None = None,
+        reference: bool = False,
     ):
         self.name = name
         self.passed = bool(passed)
         self.message = message
         self.checker_error = checker_error
+        self.reference = bool(reference)
 
     def __bool__(self) -> bool:
         return self.passed
 
     def __repr__(self) -> str:
         mark = "PASSED" if self.passed else "NOT YET"
+        if self.reference:
+            return f"[REFERENCE SOLUTION {mark}] {self.name}: {self.message}"
         return f"[{mark}] {self.name}: {self.message}"
 
     def _repr_html_(self) -> str:
+        if self.reference:
+            mark = "passes" if self.passed else "FAILS (a bug of the course: please report it)"
+            return (
+                '<div style="border-left: 4px solid #999; padding: 4px 10px; margin: 4px 0; '
+                f'color: #555"><b>{html.escape(self.name)}</b> &mdash; the reference solution '
+                f"{mark}. This is the course's solution, not your code: your own result is the "
+                "card of the exercise cell above.</div>"
+            )
         colour, mark = ("#0072B2", "&#10004; passed") if self.passed else ("#D55E00", "not yet")
         return (
             f'<div style="border-left: 4px solid {colour}; padding: 4px 10px; margin: 4px 0">'
@@ -166,6 +184,10 @@ def exercise_check(name: str, success: str = "well done.") -> Callable[[F], F]:
     blamed on the learner: it becomes a plain hint that describes what their function returned,
     and is kept in :attr:`CheckResult.checker_error`.
 
+    Every wrapped check also takes ``reference=True``, which a lesson's (hidden) solution cell
+    passes: its card then says that it is the reference solution's result, so a learner who opens
+    the solution never reads its "passed" as their own.
+
     Args:
         name: the exercise's title, shown in the result.
         success: the message shown when every case passes.
@@ -173,7 +195,12 @@ def exercise_check(name: str, success: str = "well done.") -> Callable[[F], F]:
 
     def decorate(check: F) -> F:
         @functools.wraps(check)
-        def wrapper(*args, **kwargs) -> CheckResult:
+        def wrapper(*args, reference: bool = False, **kwargs) -> CheckResult:
+            result = _run(args, kwargs)
+            result.reference = bool(reference)
+            return result
+
+        def _run(args, kwargs) -> CheckResult:
             given = args[0] if args else next(iter(kwargs.values()), _NOTHING)
             if not callable(given):
                 got = (
