@@ -255,3 +255,11 @@ def test_huge_but_finite_weights_are_not_mistaken_for_overflow():
     with torch.no_grad():
         model.weight[0, 0] = float("nan")
     assert not _all_finite(list(model.parameters()))
+
+
+def test_the_progress_bar_names_the_model(capsys):
+    data = [(torch.randn(8, 3),)]
+    T.fit(MLPEncoder(3, 4, 2), _loss, data, epochs=1, desc="pseudo-Siamese")
+    assert "pseudo-Siamese" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="desc"):
+        T.fit(MLPEncoder(3, 4, 2), _loss, data, epochs=1, desc=3)

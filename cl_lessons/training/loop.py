@@ -217,6 +217,7 @@ def fit(
     grad_clip: float | None = None,
     weight_decay: float = 0.0,
     history: History | None = None,
+    desc: str = "training",
 ) -> History:
     """Train ``model`` by minimising ``loss_fn`` over ``epochs`` passes of ``data``.
 
@@ -263,6 +264,8 @@ def fit(
         grad_clip: clip the global gradient norm to this value.
         weight_decay: L2 weight decay of the default Adam optimiser.
         history: a History to append to (to continue an earlier run).
+        desc: the progress bar's label; name the model when a cell trains several
+            (``desc="SimCLR"``), so each bar says what it belongs to.
 
     Returns:
         The :class:`History`.
@@ -287,6 +290,8 @@ def fit(
     if seed is not None:
         seed = check_seed(seed)
     progress, amp = check_bool(progress, "progress"), check_bool(amp, "amp")
+    if not isinstance(desc, str):
+        raise ValueError(f"desc must be a string, got {desc!r}")
     if history is not None and not isinstance(history, History):
         raise ValueError(f"history must be a History or None, got {type(history).__name__}")
     if callbacks is None:
@@ -330,7 +335,7 @@ def fit(
         from tqdm.auto import tqdm
 
         total = None if steps_per_epoch is None else steps_per_epoch * epochs
-        bar = tqdm(total=total, desc="training", unit="step", leave=True)
+        bar = tqdm(total=total, desc=desc, unit="step", leave=True)
 
     params = [p for p in model.parameters() if p.requires_grad]
     has_batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
