@@ -169,7 +169,9 @@ class App(widgets.VBox):
             format="png",
             width=width,
             height=height,
-            layout=widgets.Layout(width=f"{width}px", height=f"{height}px"),
+            # at most its natural size, narrower in a narrow window, and then shorter too (height
+            # auto follows the width/height attributes), so a circle stays a circle
+            layout=widgets.Layout(width=f"{width}px", max_width="100%", height="auto"),
         )
         return fig, image
 

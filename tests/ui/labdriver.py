@@ -60,6 +60,7 @@ RUN_TIMEOUT_S = float(os.environ.get("CL_UI_RUN_TIMEOUT", "300"))
 FIGURE_TIMEOUT_S = 20.0
 RETRAIN_TIMEOUT_S = 120.0
 VIEWPORT = {"width": 1280, "height": 900}
+NARROW_WIDTH = 760  # a 1000-px window minus JupyterLab's file browser
 
 # Lab settings for the test server: keep every cell in the DOM, never write the notebooks,
 # no news pop-up over the screenshots, no kernel dialog on close.
@@ -435,6 +436,7 @@ class NotebookReport:
     unexecuted: list[int] = field(default_factory=list)
     widget_errors: list[str] = field(default_factory=list)
     sliders: list[SliderResult] = field(default_factory=list)
+    distorted: list[str] = field(default_factory=list)  # images not at their aspect ratio
     screenshot: Path | None = None
 
     def problems(self) -> list[str]:
@@ -447,6 +449,7 @@ class NotebookReport:
             out.append(f"code cells never executed: {self.unexecuted}")
         out += [f"widget error: {e}" for e in self.widget_errors]
         out += [p for s in self.sliders if (p := s.problem())]
+        out += [f"in a narrow window: {d}" for d in self.distorted]
         return out
 
 
@@ -659,6 +662,30 @@ class LabPage:
         result.traceback_shown = after["traceback"]
         return result
 
+    def distorted_images(self, width: int = NARROW_WIDTH) -> list[str]:
+        """Widget images whose shown aspect ratio differs from their pixels' by more than 2 %
+        in a window ``width`` pixels wide (a narrow laptop screen with the file browser open)."""
+        self.page.set_viewport_size({"width": width, "height": VIEWPORT["height"]})
+        try:
+            self.page.wait_for_timeout(300)  # let the layout settle
+            return self.js(
+                """() => {
+                  const bad = [];
+                  window.__clUI.notebook().querySelectorAll('.jupyter-widgets img').forEach(
+                    (img, i) => {
+                      if (!img.naturalWidth || !img.clientWidth || !img.clientHeight) return;
+                      const natural = img.naturalWidth / img.naturalHeight;
+                      const shown = img.clientWidth / img.clientHeight;
+                      if (Math.abs(shown / natural - 1) > 0.02)
+                        bad.push(`image ${i}: ${img.naturalWidth}x${img.naturalHeight} shown as ` +
+                                 `${img.clientWidth}x${img.clientHeight}`);
+                    });
+                  return bad;
+                }"""
+            )
+        finally:
+            self.page.set_viewport_size(VIEWPORT)
+
     def screenshot(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.js(
@@ -724,6 +751,7 @@ def check_notebook(
                 seen.add(state["app"])
                 timeout = retrain_timeout if state["retrain"] else figure_timeout
                 report.sliders.append(lab.exercise_slider(state["index"], timeout))
+            report.distorted = lab.distorted_images()
         if screenshot is not None:
             report.screenshot = lab.screenshot(screenshot)
         failed = False
