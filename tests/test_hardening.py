@@ -5,6 +5,7 @@ Leaking apps, half-precision numerics and the traps of the training loop.
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -263,3 +264,22 @@ def test_the_progress_bar_names_the_model(capsys):
     assert "pseudo-Siamese" in capsys.readouterr().err
     with pytest.raises(ValueError, match="desc"):
         T.fit(MLPEncoder(3, 4, 2), _loss, data, epochs=1, desc=3)
+
+
+def test_update_puts_values_on_the_slider_grid_so_the_browser_does_not_undo_them():
+    # the browser snaps an off-grid value and sends it back; arriving after a later update it
+    # undid it (lesson 06 showed tau = 0.020 after its test cell restored 0.1)
+    app = cl.widgets.temperature_explorer(temperature=0.1)
+    app.update(temperature=0.02)
+    exponent = math.log10(app.values["temperature"])
+    assert abs((exponent + 2) / 0.02 - round((exponent + 2) / 0.02)) < 1e-9  # on the grid
+    assert app.values["temperature"] == pytest.approx(0.02, rel=0.01)
+    app.update(temperature=0.1)
+    assert app.values["temperature"] == 0.1  # on-grid values are kept exactly
+    margin = cl.widgets.margin_explorer()
+    margin.update(margin=0.33)  # step 0.05
+    assert margin.values["margin"] == 0.35
+    margin.update(margin=0.3)
+    assert margin.values["margin"] == 0.3
+    app.close()
+    margin.close()

@@ -35,7 +35,10 @@ def test_figures_stay_out_of_pyplot_and_render_to_a_fixed_size_png():
     assert app.view.value[:8] == PNG_MAGIC
     width, height = app.fig.canvas.get_width_height()
     assert (app.view.width, app.view.height) == (str(width), str(height))
-    assert app.view.layout.height == f"{height}px"
+    # the width is fixed (at most the natural size) and the height follows it through the image's
+    # width/height attributes: no jump while loading, no distortion in a narrow window (tests/ui)
+    assert app.view.layout.width == f"{width}px" and app.view.layout.max_width == "100%"
+    assert app.view.layout.height == "auto"
     boxes = [ax.get_position().bounds for ax in app.fig.axes]
     first = app.view.value
     app.update(angle_b=200, length_b=0.3)

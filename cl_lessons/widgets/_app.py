@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import math
 import traceback
 import weakref
 from collections.abc import Sequence
@@ -80,6 +81,28 @@ def _descendants(widget: widgets.Widget) -> list[widgets.Widget]:
         out.extend(_descendants(child))
         out.append(child)
     return out
+
+
+def _snap(w: widgets.Widget, value: float) -> float:
+    """``value`` on the slider's step grid, as the browser would put it.
+
+    A value between two steps is moved to the nearest step by the slider in the browser, which
+    then sends the moved value back: arriving after a later ``update``, it would undo it. Values
+    already on the grid are returned unchanged (no round-off added).
+    """
+    step = getattr(w, "step", None)
+    if not step:
+        return value
+    if isinstance(w, widgets.FloatLogSlider):
+        exponent = math.log(value, w.base)
+        k = round((exponent - w.min) / step)
+        if abs(w.min + k * step - exponent) <= 1e-9 * step:
+            return value
+        return float(w.base ** min(max(w.min + k * step, w.min), w.max))
+    k = round((value - w.min) / step)
+    if abs(w.min + k * step - value) <= 1e-9 * step:
+        return value
+    return round(float(min(max(w.min + k * step, w.min), w.max)), 12)  # 0.35, not 0.35...03
 
 
 class App(widgets.VBox):
@@ -317,7 +340,7 @@ class App(widgets.VBox):
             if isinstance(w, widgets.IntSlider):
                 values[name] = check_int_in(value, name, lo, hi)
             elif lo is not None:
-                values[name] = check_number_in(value, name, lo, hi)
+                values[name] = _snap(w, check_number_in(value, name, lo, hi))
             options = getattr(w, "options", None)
             if options is not None and value not in w.options:
                 raise ValueError(f"{name} must be one of {list(w.options)}, got {value!r}")
