@@ -84,6 +84,33 @@ def _contrastive(z1, z2, y, margin):
     return (y * d**2 + (1 - y) * (margin - d).clamp_min(0) ** 2).mean()
 
 
+def _tar_at_far(scores, same, far):  # lesson 10
+    neg = scores[same == 0].sort(descending=True).values
+    k = math.floor(far * len(neg) + 1e-9)
+    return (scores[same == 1] > neg[k]).float().mean()
+
+
+def _cmc(d, probe_labels, gallery_labels, max_rank):  # lesson 10
+    found = (gallery_labels[d.argsort(dim=1)] == probe_labels[:, None]).cummax(1).values
+    return found[:, :max_rank].float().mean(0)
+
+
+def _map_at_r(x, labels):  # lesson 11
+    d = _pairwise(x, x).fill_diagonal_(math.inf)
+    order = d.argsort(dim=1)[:, :-1]
+    r = (labels[:, None] == labels[None, :]).sum(1) - 1
+    ranks = torch.arange(1, order.shape[1] + 1)
+    rel = (labels[order] == labels[:, None]) & (ranks <= r[:, None])
+    ap = (rel.cumsum(1) / ranks * rel).sum(1) / r.clamp_min(1)
+    return ap[r > 0].mean()
+
+
+def _prototypes(support, labels, queries):  # lesson 11
+    classes = labels.unique()
+    protos = torch.stack([support[labels == c].mean(0) for c in classes])
+    return classes[_pairwise(queries, protos).argmin(1)]
+
+
 RIGHT = {
     "check_euclidean": lambda a, b: (a - b).pow(2).sum(-1).sqrt(),
     "check_cosine_similarity": lambda a, b: F.cosine_similarity(a, b, dim=-1, eps=1e-8),
@@ -111,6 +138,10 @@ RIGHT = {
     "check_collapse_std": lambda z: F.normalize(z, dim=1).std(dim=0).mean(),
     "check_knn_indices": _knn,
     "check_pca_2d": _pca,
+    "check_tar_at_far": _tar_at_far,
+    "check_cmc_curve": _cmc,
+    "check_map_at_r": _map_at_r,
+    "check_prototype_classifier": _prototypes,
 }
 # check_siamese_forward and check_momentum_update take a class / change a module in place: below.
 SPECIAL = {"check_siamese_forward", "check_momentum_update"}

@@ -26,12 +26,16 @@ PUBLIC = {
             "decision_regions",
             "distance_explorer",
             "embedding_explorer",
+            "few_shot_explorer",  # lesson 11
+            "gallery_explorer",  # lesson 10
             "hypersphere_view",
             "margin_explorer",
+            "retrieval_explorer",  # lesson 11
             "temperature_explorer",
             "threshold_explorer",
             "train_2d_explorer",
             "triplet_zones",
+            "verification_explorer",  # lesson 10
         ],
         [
             "RETRAIN_CLASS",
@@ -45,16 +49,22 @@ PUBLIC = {
             "train_2d",
             "Train2DExplorer",
             "HypersphereView",
+            "VerificationExplorer",  # lesson 10
+            "GalleryExplorer",  # lesson 10
+            "FewShotExplorer",  # lesson 11
+            "RetrievalExplorer",  # lesson 11
         ],
     ),
     "data": (
         [
+            "Episodes",  # lesson 11
             "FACE_PARAM_NAMES",
             "PKSampler",
             "SyntheticFaces",
             "TransformedDigits",
             "add_noise",
             "augment",
+            "few_shot_episodes",  # lesson 11
             "load_digits",
             "load_lfw_pairs",
             "load_mnist",
@@ -141,13 +151,21 @@ PUBLIC = {
         [
             "alignment",
             "best_threshold",
+            "cmc_curve",  # lesson 10
+            "detection_identification_rate",  # lesson 10
             "equal_error_rate",
+            "few_shot_accuracy",  # lesson 11
             "knn_accuracy",
             "linear_probe_accuracy",
+            "map_at_r",  # lesson 11
+            "precision_at_k",  # lesson 11
             "recall_at_k",
             "roc_auc",
             "roc_curve",
+            "tar_at_far",  # lesson 10
+            "threshold_at_far",  # lesson 10
             "uniformity",
+            "verification_rates",  # lesson 10
         ],
         [],
     ),

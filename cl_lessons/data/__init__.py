@@ -16,6 +16,8 @@ Files (the names above are re-exported here, so import from ``cl_lessons.data``)
     augmentations.py       Image augmentations for two-view (SimCLR-style) learning, on batches of
                            tensors.
     digits.py              scikit-learn's 8x8 handwritten digits as an image tensor (ships offline).
+    episodes.py            Few-shot episodes: N classes, K labelled examples (support) and Q
+                           queries of each.
     faces.py               Procedural faces: ``render_faces`` and ``SyntheticFaces``, a dataset with
                            many identities.
     real.py                Optional loaders of real data (MNIST, Olivetti, LFW): download on
@@ -38,6 +40,7 @@ from cl_lessons.data.augmentations import (
     two_views,
 )
 from cl_lessons.data.digits import load_digits
+from cl_lessons.data.episodes import Episodes, few_shot_episodes
 from cl_lessons.data.faces import FACE_PARAM_NAMES, SyntheticFaces, render_faces
 from cl_lessons.data.real import load_lfw_pairs, load_mnist, load_olivetti_faces
 from cl_lessons.data.sampling import PKSampler, make_pairs, make_triplets
@@ -47,11 +50,13 @@ from cl_lessons.data.transformed_digits import TransformedDigits
 
 __all__ = [
     "FACE_PARAM_NAMES",
+    "Episodes",
     "PKSampler",
     "SyntheticFaces",
     "TransformedDigits",
     "add_noise",
     "augment",
+    "few_shot_episodes",
     "load_digits",
     "load_lfw_pairs",
     "load_mnist",

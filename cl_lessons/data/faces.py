@@ -7,7 +7,13 @@ import math
 import torch
 from torch import Tensor
 
-from cl_lessons._checks import check_generator, check_int, check_nonneg, check_seed
+from cl_lessons._checks import (
+    check_generator,
+    check_int,
+    check_nonneg,
+    check_number_in,
+    check_seed,
+)
 from cl_lessons.data._random import _rand, _randn
 from cl_lessons.data.augmentations import _ImageSet
 
@@ -69,11 +75,22 @@ def _paint(img: Tensor, mask: Tensor, value) -> Tensor:
     return torch.lerp(img, value.expand_as(img), mask)
 
 
+def _check_factors(lighting, rotation, noise) -> tuple[float, float, float]:
+    """The three nuisance multipliers, each a number in [0, 4]."""
+    return tuple(
+        check_number_in(v, name, 0.0, 4.0)
+        for v, name in ((lighting, "lighting"), (rotation, "rotation"), (noise, "noise"))
+    )
+
+
 def render_faces(
     params: Tensor,
     size: int = 32,
     nuisance: float = 1.0,
     generator: torch.Generator | None = None,
+    lighting: float = 1.0,
+    rotation: float = 1.0,
+    noise: float = 1.0,
 ) -> Tensor:
     """Draw one face-like grayscale image per row of identity parameters, vectorised.
 
@@ -85,11 +102,19 @@ def render_faces(
     random direction (up to ±25 %), brightness and contrast, expression (mouth curvature, brow
     height, eye openness) and pixel noise (std 0.03); all amounts at ``nuisance=1``.
 
+    ``lighting``, ``rotation`` and ``noise`` multiply single factors on top of ``nuisance``, to
+    render a *population shift* (harder conditions than training saw): ``lighting`` scales the
+    lighting gradient, brightness and contrast changes, ``rotation`` the rotation angle and
+    ``noise`` the pixel noise. At their default 1 the images are bit for bit those of before.
+
     Args:
         params: identity parameters in [0, 1].
         size: image side in pixels (>= 8).
         nuisance: 0 draws the canonical face, 1 the default variation, up to 2.
         generator: random generator for the nuisance; ``None`` uses torch's global one.
+        lighting: multiplier of the lighting variation, in [0, 4].
+        rotation: multiplier of the rotation angle, in [0, 4].
+        noise: multiplier of the pixel noise, in [0, 4].
 
     Returns:
         float32 images in [0, 1].
@@ -98,7 +123,8 @@ def render_faces(
         ``params``: ``(N, P)`` with ``P = len(FACE_PARAM_NAMES)`` -> ``(N, 1, size, size)``.
 
     Raises:
-        ValueError: ``params`` of the wrong shape or outside [0, 1], bad ``size`` or ``nuisance``.
+        ValueError: ``params`` of the wrong shape or outside [0, 1], bad ``size``, ``nuisance``
+            or factor multiplier.
     """
     if not isinstance(params, Tensor) or params.ndim != 2 or params.shape[1] != len(_FACE_RANGES):
         shape = tuple(params.shape) if isinstance(params, Tensor) else type(params).__name__
@@ -110,6 +136,7 @@ def render_faces(
     if s > 2:
         raise ValueError(f"nuisance must be in [0, 2], got {nuisance}")
     check_generator(generator)
+    s_light, s_rot, s_noise = (s * m for m in _check_factors(lighting, rotation, noise))
     n = params.shape[0]
     ranges = _FACE_RANGES.to(params.device)
     q = ranges[:, 0] + params.float() * (ranges[:, 1] - ranges[:, 0])  # (N, P) physical values
@@ -119,17 +146,17 @@ def render_faces(
 
     z = _rand((n, 12), generator, params.device)  # (N, 12) nuisance draws in [0, 1)
     w = 2 * z - 1  # (N, 12) in [-1, 1)
-    angle = math.radians(8.0) * s * w[:, 0]
+    angle = math.radians(8.0) * s_rot * w[:, 0]
     scale = 1.0 + s * (0.095 * w[:, 1] - 0.01)  # 0.895..1.085 at s = 1
     shift = 0.17 * s * w[:, 2:4]  # (N, 2) in grid units (2 per side)
     bg = 0.25 + 0.1 * s * w[:, 4]
     light_dir = math.pi * w[:, 5]
-    light_amp = 0.25 * s * z[:, 6]
-    bright = 0.085 * s * w[:, 7]
+    light_amp = 0.25 * s_light * z[:, 6]
+    bright = 0.085 * s_light * w[:, 7]
     mouth_c = mouth_c + 0.25 * s * w[:, 8, None, None]  # expression
     brow_gap = brow_gap + 0.03 * s * w[:, 9, None, None]
     eye_open = 1.0 - 0.25 * s * z[:, 10, None, None]
-    contrast = 1.0 + 0.14 * s * w[:, 11]
+    contrast = 1.0 + 0.14 * s_light * w[:, 11]
 
     # pixel grid -> canonical face coordinates (inverse of rotate, scale, shift)
     t = (torch.arange(size, device=params.device, dtype=torch.float32) + 0.5) / size * 2 - 1
@@ -170,8 +197,8 @@ def render_faces(
     img = img * gain
     mean = img.mean(dim=(1, 2), keepdim=True)
     img = (img - mean) * contrast[:, None, None] + mean + bright[:, None, None]
-    noise = _randn((n, size, size), generator, params.device)
-    img = img + 0.03 * s * noise
+    pixel_noise = _randn((n, size, size), generator, params.device)
+    img = img + 0.03 * s_noise * pixel_noise
     return img.clamp(0.0, 1.0).unsqueeze(1)  # (N, 1, H, W)
 
 
@@ -194,6 +221,11 @@ class SyntheticFaces(_ImageSet):
         size: image side in pixels (>= 8).
         seed: random seed.
         nuisance: strength of the per-view variation (0 = identical views, 1 = default, max 2).
+        lighting: multiplier of the lighting variation on top of ``nuisance`` (in [0, 4]).
+        rotation: multiplier of the rotation angle (in [0, 4]).
+        noise: multiplier of the pixel noise (in [0, 4]). The same ``seed`` with other
+            multipliers gives the *same identities* under harder (or easier) conditions: a
+            population shift of the kind a deployed verifier meets (lesson 10).
 
     Attributes:
         images: float32 ``(N, 1, size, size)`` in [0, 1], ``N = num_identities *
@@ -214,6 +246,9 @@ class SyntheticFaces(_ImageSet):
         size: int = 32,
         seed: int = 0,
         nuisance: float = 1.0,
+        lighting: float = 1.0,
+        rotation: float = 1.0,
+        noise: float = 1.0,
     ):
         self.num_identities = check_int(num_identities, "num_identities", 2)
         self.images_per_identity = check_int(images_per_identity, "images_per_identity", 1)
@@ -222,12 +257,13 @@ class SyntheticFaces(_ImageSet):
         self.nuisance = check_nonneg(nuisance, "nuisance")
         if self.nuisance > 2:
             raise ValueError(f"nuisance must be in [0, 2], got {nuisance}")
+        self.lighting, self.rotation, self.noise = _check_factors(lighting, rotation, noise)
         gen_id = torch.Generator().manual_seed(self.seed)
         self.params = torch.rand(self.num_identities, len(FACE_PARAM_NAMES), generator=gen_id)
         self.labels = torch.arange(self.num_identities).repeat_interleave(self.images_per_identity)
         gen_view = torch.Generator().manual_seed(self.seed + 7919)  # an independent stream
         chunks = [
-            render_faces(self.params[lab], self.size, self.nuisance, gen_view)
+            render_faces(self.params[lab], self.size, self.nuisance, gen_view, *self._factors)
             for lab in torch.split(self.labels, 2048)
         ]
         self.images = torch.cat(chunks)  # (N, 1, size, size)
@@ -271,4 +307,8 @@ class SyntheticFaces(_ImageSet):
             raise ValueError(f"identity must be < {self.num_identities}, got {identity}")
         num_views = check_int(num_views, "num_views", 1)
         rows = self.params[identity].expand(num_views, -1)
-        return render_faces(rows, self.size, self.nuisance, generator)
+        return render_faces(rows, self.size, self.nuisance, generator, *self._factors)
+
+    @property
+    def _factors(self) -> tuple[float, float, float]:
+        return self.lighting, self.rotation, self.noise

@@ -25,12 +25,15 @@ from cl_lessons.exercises.lesson08 import (
     check_queue_update,
 )
 from cl_lessons.exercises.lesson09 import check_knn_indices, check_pca_2d
+from cl_lessons.exercises.lesson10 import check_cmc_curve, check_tar_at_far
+from cl_lessons.exercises.lesson11 import check_map_at_r, check_prototype_classifier
 
 __all__ = [
     "CheckFailed",
     "CheckResult",
     "check_alignment",
     "check_batch_hard",
+    "check_cmc_curve",
     "check_collapse_std",
     "check_contrastive_grad",
     "check_contrastive_loss",
@@ -40,11 +43,14 @@ __all__ = [
     "check_info_nce",
     "check_knn_indices",
     "check_l1_head",
+    "check_map_at_r",
     "check_momentum_update",
     "check_pairwise_distances",
     "check_pca_2d",
+    "check_prototype_classifier",
     "check_queue_update",
     "check_siamese_forward",
+    "check_tar_at_far",
     "check_triplet_category",
     "check_triplet_loss",
     "check_two_tower_scores",

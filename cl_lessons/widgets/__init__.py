@@ -41,16 +41,24 @@ Files (the names above are re-exported here, so import from ``cl_lessons.widgets
                     style.
     distance.py     ``distance_explorer``: Euclidean, cosine and Manhattan distance between two
                     points you move.
+    gallery.py      ``gallery_explorer``: a probe, its top-k gallery matches, and accept / reject at
+                    a threshold.
     embedding.py    ``embedding_explorer``: PCA, t-SNE or UMAP views of an embedding, coloured by
                     label.
+    few_shot.py     ``few_shot_explorer``: N-way K-shot accuracy over a precomputed grid, and one
+                    episode drawn.
     hypersphere.py  ``hypersphere_view``: embeddings on the unit circle or sphere, with alignment
                     and uniformity.
     margin.py       ``margin_explorer``: the contrastive loss of pairs as the margin moves.
     regions.py      ``decision_regions``: k-NN decision regions of a 2-D embedding.
+    retrieval.py    ``retrieval_explorer``: a query, its top-k retrieved images marked right or
+                    wrong, P@k, AP@R.
     temperature.py  ``temperature_explorer``: how the InfoNCE temperature sharpens the softmax over
                     negatives.
     threshold.py    ``threshold_explorer``: a verification threshold on distance histograms and the
                     ROC curve.
+    verification.py ``verification_explorer``: a threshold on genuine / impostor scores and a
+                    log-FAR ROC curve.
     training_2d.py  ``train_2d_explorer``: train a tiny 2-D embedding with a chosen loss and watch
                     it move.
     zones.py        ``triplet_zones``: easy, semi-hard and hard negatives around an anchor as the
@@ -61,17 +69,22 @@ from __future__ import annotations
 
 # Also public, outside __all__ as before the split: RETRAIN_CLASS, DistanceExplorer,
 #   MarginExplorer, TripletZones, TemperatureExplorer, ThresholdExplorer, EmbeddingExplorer,
-#   DecisionRegions, train_2d, Train2DExplorer, HypersphereView.
+#   DecisionRegions, train_2d, Train2DExplorer, HypersphereView, VerificationExplorer,
+#   GalleryExplorer.
 from cl_lessons.widgets._app import App
 from cl_lessons.widgets._controls import RETRAIN_CLASS
 from cl_lessons.widgets.distance import DistanceExplorer, distance_explorer
 from cl_lessons.widgets.embedding import EmbeddingExplorer, embedding_explorer
+from cl_lessons.widgets.few_shot import FewShotExplorer, few_shot_explorer
+from cl_lessons.widgets.gallery import GalleryExplorer, gallery_explorer
 from cl_lessons.widgets.hypersphere import HypersphereView, hypersphere_view
 from cl_lessons.widgets.margin import MarginExplorer, margin_explorer
 from cl_lessons.widgets.regions import DecisionRegions, decision_regions
+from cl_lessons.widgets.retrieval import RetrievalExplorer, retrieval_explorer
 from cl_lessons.widgets.temperature import TemperatureExplorer, temperature_explorer
 from cl_lessons.widgets.threshold import ThresholdExplorer, threshold_explorer
 from cl_lessons.widgets.training_2d import Train2DExplorer, train_2d, train_2d_explorer
+from cl_lessons.widgets.verification import VerificationExplorer, verification_explorer
 from cl_lessons.widgets.zones import TripletZones, triplet_zones
 
 __all__ = [
@@ -79,10 +92,14 @@ __all__ = [
     "decision_regions",
     "distance_explorer",
     "embedding_explorer",
+    "few_shot_explorer",
+    "gallery_explorer",
     "hypersphere_view",
     "margin_explorer",
+    "retrieval_explorer",
     "temperature_explorer",
     "threshold_explorer",
     "train_2d_explorer",
     "triplet_zones",
+    "verification_explorer",
 ]
