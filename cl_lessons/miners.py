@@ -17,6 +17,12 @@ a negative exactly on the margin (``d(a,n) == d(a,p) + m``) is *semi-hard* (its 
 sits on the margin rather than beyond it). pytorch-metric-learning's ``TripletMarginMiner`` uses
 the same three conditions (``triplet_margin = d(a,n) - d(a,p)``); users find its names confusing
 (its issue #751), so they are written out here and tested with points placed on both boundaries.
+
+Ties are decided exactly: :func:`mine_triplets` computes the distances it decides on from direct
+differences (:func:`mining_distances`), where ``cl_lessons.distances.pairwise_euclidean``'s
+Gram expansion (fast, differentiable) leaves ~1e-16 of round-off between distances that are
+exactly equal (a duplicated row, small-integer coordinates). Pass :func:`mining_distances` to
+:func:`triplet_categories` for the same exactness.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import torch
 from torch import Tensor
 
 from cl_lessons._checks import check_choice, check_embeddings, check_labels, check_nonneg
-from cl_lessons.losses._common import DISTANCES, _label_masks, _pairwise_distance
+from cl_lessons.losses._common import DISTANCES, _decision_distance, _label_masks
 
 __all__ = [
     "MAX_TRIPLET_ELEMENTS",
@@ -35,6 +41,7 @@ __all__ = [
     "TripletCategories",
     "category_fractions",
     "mine_triplets",
+    "mining_distances",
     "triplet_categories",
     "triplet_masks",
     "triplet_zone",
@@ -101,6 +108,33 @@ def triplet_masks(labels) -> Tensor:
 def _valid_mask(labels: Tensor) -> Tensor:
     pos, neg = _label_masks(labels)  # (N, N) each
     return pos[:, :, None] & neg[:, None, :]  # (N, N, N)
+
+
+def mining_distances(embeddings: Tensor, distance: str = "euclidean") -> Tensor:
+    """All-pairs distances computed from direct differences, for mining decisions.
+
+    ``d(i, j) = sqrt(sum_k (x_ik - x_jk)^2)`` (or ``1 - cos`` on unit rows), reduced the same way
+    for every pair, so distances that are exactly equal in the input come out bit-equal and a
+    negative exactly as far as the positive is *hard*, as documented, instead of being decided by
+    the ~1e-16 round-off of ``pairwise_euclidean``'s Gram expansion. No gradient; the work is
+    ``O(N^2 D)`` in blocks of at most 2^20 entries.
+
+    Args:
+        embeddings: the batch.
+        distance: ``"euclidean"`` or ``"cosine"`` (``1 - cos``).
+
+    Returns:
+        The distance matrix, detached, in float32 for half-precision inputs.
+
+    Shape:
+        ``embeddings``: ``(N, D)`` -> ``(N, N)``.
+
+    Raises:
+        ValueError: embeddings not ``(N, D)``, empty, NaN/Inf; unknown ``distance``.
+    """
+    embeddings = check_embeddings(embeddings, "embeddings")
+    check_choice(distance, "distance", DISTANCES)
+    return _decision_distance(embeddings, distance)
 
 
 def _check_dist(dist, labels) -> tuple[Tensor, Tensor]:
@@ -172,6 +206,9 @@ def triplet_categories(dist: Tensor, labels, margin: float) -> TripletCategories
     With ``m = margin``: easy ``d(a,n) > d(a,p) + m``; semi-hard ``d(a,p) < d(a,n) <= d(a,p) + m``;
     hard ``d(a,n) <= d(a,p)``. A negative exactly as far as the positive is hard; one exactly on
     the margin is semi-hard. The three masks are disjoint and together cover every valid triplet.
+    The comparisons are exact on ``dist`` as given: build it with :func:`mining_distances` so that
+    distances equal in the input are equal in ``dist`` (``pairwise_euclidean`` may leave ~1e-16
+    between them, and then decides those triplets by round-off).
 
     Args:
         dist: pairwise distance matrix, ``dist[i, j] = d(x_i, x_j)`` (any distance).
@@ -240,7 +277,8 @@ def mine_triplets(
     * ``"batch_hard"`` (Hermans et al. 2017): one triplet per anchor that has a positive and a
       negative: its farthest positive and its closest negative.
 
-    Mining looks at distances only and carries no gradient; feed the indices to
+    Mining looks at distances only, computed from direct differences (:func:`mining_distances`) so
+    that exact ties follow the boundary convention, and carries no gradient; feed the indices to
     :func:`cl_lessons.losses.triplet_loss` (``triplet_loss(x[a], x[p], x[n], margin)``). Triplets
     come in lexicographic ``(a, p, n)`` order. The category strategies and ``"all"`` build
     ``(N, N, N)`` masks, fine for lesson-sized batches (a few hundred) and refused beyond
@@ -276,7 +314,7 @@ def mine_triplets(
     if strategy != "batch_hard":
         _check_cubic(embeddings.shape[0], "embeddings")
     with torch.no_grad():
-        dist = _pairwise_distance(embeddings.detach(), distance)  # (N, N)
+        dist = _decision_distance(embeddings, distance)  # (N, N) exact at ties
         if strategy == "batch_hard":
             pos, neg = _label_masks(labels)  # (N, N)
             anchors = torch.nonzero(pos.any(1) & neg.any(1)).squeeze(1)  # (T,)

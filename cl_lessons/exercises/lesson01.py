@@ -138,17 +138,27 @@ def check_pairwise_distances(fn) -> None:
             hint = "Sign error: ||x - y||^2 = ||x||^2 + ||y||^2 - 2 x.y (minus the dot product)."
     expect_close(got, want, what, hint=hint)
 
-    # x against itself in float32: round-off makes some squared distances slightly negative
+    # float32 points far from the origin (as in the lesson) against a shuffled copy of
+    # themselves: where the true squared distance is 0 (off the diagonal, so no shortcut makes
+    # it exact), the three large terms cancel and round-off leaves many of them slightly
+    # negative (20-40 of the 100 here, whichever way ||x||^2 and the product are computed), so
+    # a missing clamp gives NaN on any CPU, not by luck
     rng = torch.Generator().manual_seed(1)
+    far = torch.randn(100, 32, generator=rng) * 0.5 + 10.0  # (100, 32)
+    shuffled = torch.cat([far[torch.randperm(100, generator=rng)], far[:7]])  # (107, 32)
+    what = "100 float32 points far from the origin, against a shuffled copy of themselves"
+    got = returned_tensor(_call(fn, far, shuffled), what, "a tensor of shape (N, M) = (100, 107)")
+    if got.shape == (100, 107) and bool(torch.isnan(got).any()):
+        raise CheckFailed(
+            f"{what}: {int(torch.isnan(got).sum())} NaN: round-off makes "
+            "||x||^2 + ||y||^2 - 2 x.y slightly negative where the true value is 0, and sqrt "
+            "of a negative number is NaN. Clamp at 0 before the root: sq.clamp_min(0).sqrt()."
+        )
+    # a clamped expansion is off by up to ~0.05 here (cancellation), the values are ~4
+    expect_close(got, pairwise_euclidean(far, shuffled), what, atol=0.1, rtol=0.0)
     z = torch.randn(64, 16, generator=rng)
     what = "64 points against themselves"
     got = returned_tensor(_call(fn, z, z), what, "a tensor of shape (N, M) = (64, 64)")
-    if got.shape == (64, 64) and bool(torch.isnan(got).any()):
-        raise CheckFailed(
-            f"{int(torch.isnan(got).sum())} NaN in the distances of 64 points to themselves: "
-            "round-off makes ||x||^2 + ||y||^2 - 2 x.y slightly negative where the true value "
-            "is 0, and sqrt of a negative number is NaN. Clamp at 0 first: .clamp_min(0)."
-        )
     expect_close(got, pairwise_euclidean(z, z), what, atol=1e-2)
     if got.detach().double().diagonal().abs().max() > 1e-2:
         raise CheckFailed("the distance of a point to itself must be (close to) 0.")

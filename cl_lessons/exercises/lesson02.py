@@ -40,6 +40,7 @@ def check_siamese_forward(siamese_cls) -> None:
 
 def _check_siamese(siamese_cls) -> None:
     encoder = _encoder(0)
+    n_one = count_parameters(encoder)  # before the learner's class can freeze it
     net = siamese_cls(encoder)
     if not isinstance(net, nn.Module):
         raise CheckFailed(f"siamese_cls(encoder) must build an nn.Module, got {type(net).__name__}")
@@ -47,13 +48,7 @@ def _check_siamese(siamese_cls) -> None:
     gen = torch.Generator().manual_seed(1)
     x1, x2 = torch.randn(5, 4, generator=gen), torch.randn(5, 4, generator=gen)
     z1, z2 = _pair(forward(x1.clone(), x2.clone()))
-    n_one, n_net = count_parameters(encoder), count_parameters(net)
-    if n_net != n_one:
-        raise CheckFailed(
-            f"your network has {n_net} parameters but the encoder alone has {n_one}: you built "
-            "two encoders (a second one, or a copy). A Siamese network keeps ONE encoder and "
-            "calls it twice."
-        )
+    _check_parameter_count(net, encoder, n_one)
     with torch.no_grad():
         e1, e2 = encoder(x1), encoder(x2)
     if same_values(z2, e1, atol=1e-8, rtol=1e-5):
@@ -69,8 +64,18 @@ def _check_siamese(siamese_cls) -> None:
                 f"{name} is {describe(z)}: return the encoder's output tensors themselves, so "
                 "that gradients flow back to the encoder."
             )
-    if not (z1.requires_grad and z2.requires_grad):
-        raise CheckFailed("the embeddings carry no gradient: do not wrap forward in no_grad.")
+    if not (z1.requires_grad or z2.requires_grad):
+        raise CheckFailed(
+            "the embeddings carry no gradient: do not wrap forward in torch.no_grad() (or "
+            "detach both outputs)."
+        )
+    for name, z in (("z1", z1), ("z2", z2)):
+        if not z.requires_grad:
+            raise CheckFailed(
+                f"{name} carries no gradient but the other embedding does: that branch was "
+                "detached (or computed under no_grad). Both branches must send their gradient "
+                "to the shared encoder: return encoder(x1), encoder(x2) as they are."
+            )
     returned_tensor(z1, "z1", "a float tensor")  # no complex or meta embeddings past here
     returned_tensor(z2, "z2", "a float tensor")
     (z1.sum() + 2 * z2.sum()).backward()
@@ -87,6 +92,33 @@ def _check_siamese(siamese_cls) -> None:
         next(ref.parameters()).grad,
         "the gradient of the encoder's first weight",
         hint="both branches must add their gradient to the same weights (do not detach).",
+    )
+
+
+def _check_parameter_count(net: nn.Module, encoder: nn.Module, n_one: int) -> None:
+    """One encoder and nothing else: tell a second encoder from an extra (shared) layer."""
+    n_net = count_parameters(net)
+    if n_net == n_one:
+        return
+    extra = n_net - n_one
+    ids = {id(p) for p in net.parameters()}
+    uses_encoder = all(id(p) in ids for p in encoder.parameters())
+    if extra < 0:
+        raise CheckFailed(
+            f"your network has {n_net} trainable parameters but the encoder alone has {n_one}: "
+            "use the encoder you were given, whole and trainable (no requires_grad_(False))."
+        )
+    if extra % n_one == 0 or not uses_encoder:
+        raise CheckFailed(
+            f"your network has {n_net} parameters but the encoder alone has {n_one}: you built "
+            "two encoders (a second one, or a copy). A Siamese network keeps ONE encoder and "
+            "calls it twice."
+        )
+    raise CheckFailed(
+        f"your network has {extra} parameters besides the encoder's {n_one}: an extra layer "
+        "(even one shared by both branches) changes the embeddings. Here forward(x1, x2) "
+        "returns exactly (encoder(x1), encoder(x2)); a head goes on top of them later, outside "
+        "this network."
     )
 
 

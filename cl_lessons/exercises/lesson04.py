@@ -22,9 +22,13 @@ def _matches(got, want) -> bool:
 
 
 def _pairs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Six pairs at distances 0.2 .. 2.5 (both sides of the margins 1 and 2), both labels."""
+    """Eight pairs at distances 0.2 .. 2.5 (both sides of the margins 1 and 2), both labels.
+
+    Three similar and five dissimilar pairs: with as many of each, the mean over all pairs equals
+    the mean of the two groups' means, and that mistake would pass.
+    """
     d = torch.tensor([0.2, 0.5, 1.5, 0.3, 0.8, 1.5, 2.5, 0.6], dtype=torch.float64)
-    y = torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0], dtype=torch.float64)
+    y = torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=torch.float64)
     angle = torch.linspace(0.0, 3.0, len(d), dtype=torch.float64)
     z1 = torch.stack([angle.cos(), angle.sin(), torch.zeros_like(d)], 1)  # (8, 3)
     direction = torch.stack([-angle.sin(), angle.cos(), torch.ones_like(d)], 1) / 2**0.5
@@ -92,8 +96,16 @@ def check_contrastive_loss(fn) -> None:
                 "you returned one loss per pair: average them into one number with .mean()."
             )
         hint = ""
+        pull, push = y * d**2, (1 - y) * torch.clamp(margin - d, min=0.0) ** 2  # (8,) each
+        group_means = pull.sum() / y.sum() + push.sum() / (1 - y).sum()
         if _matches(got, want * len(y)):
             hint = "You summed the per-pair losses; average them (.mean()) instead."
+        elif _matches(got, 0.5 * group_means) or _matches(got, group_means):
+            hint = (
+                "You averaged the similar and the dissimilar pairs separately and combined the "
+                "two means: that weighs a pair of the smaller group more. The loss is the plain "
+                "mean over all pairs, (y * d^2 + (1 - y) * max(margin - d, 0)^2).mean()."
+            )
         else:
             for wrong, msg in _variants(d, y, margin).values():
                 if _matches(got, wrong.mean()) or _matches(got, wrong.sum()):
@@ -102,7 +114,7 @@ def check_contrastive_loss(fn) -> None:
         expect_close(got, want, what, atol=1e-6, hint=hint)
     rng = torch.Generator().manual_seed(0)
     a, b = torch.randn(32, 4, generator=rng), torch.randn(32, 4, generator=rng)
-    labels = (torch.rand(32, generator=rng) < 0.5).float()
+    labels = (torch.arange(32) % 4 == 0).float()[torch.randperm(32, generator=rng)]  # 8 similar
     expect_close(
         fn(a.clone(), b.clone(), labels.clone(), 3.0),
         contrastive_loss(a, b, labels, 3.0),

@@ -34,10 +34,12 @@ def check_triplet_loss(fn) -> None:
     """Check ``fn(anchor, positive, negative, margin)`` returns the mean triplet loss.
 
     The loss is ``mean_i max(d(a_i, p_i) - d(a_i, n_i) + margin, 0)`` with the (not squared)
-    Euclidean distance, as ``cl.losses.triplet_loss`` computes it (Schroff et al. 2015).
+    Euclidean distance, as ``cl.losses.triplet_loss`` computes it (Schroff et al. 2015), for any
+    margin >= 0 (margin 0 included, which ``nn.TripletMarginLoss`` refuses).
 
     Args:
-        fn: the learner's function; three ``(N, D)`` tensors and a float -> a scalar tensor.
+        fn: the learner's function; three ``(N, D)`` tensors and a float -> a scalar tensor
+            that carries the gradient.
     """
     # three hand-made triplets with margin 1: easy (loss 0), hard (loss 2), semi-hard (loss 0.5)
     a = torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
@@ -95,10 +97,35 @@ def check_triplet_loss(fn) -> None:
     a, p, n = (torch.randn(32, 6, generator=gen) for _ in range(3))
     for m in (0.0, 0.3):
         expect_close(
-            fn(a.clone(), p.clone(), n.clone(), m),
+            _call_margin(fn, a, p, n, m),
             _triplet_reference(a, p, n, m),
             f"32 random 6-D triplets, margin {m}",
         )
+    out = fn(*(t.clone().requires_grad_(True) for t in (a, p, n)), 0.3)
+    if not isinstance(out, Tensor) or not out.requires_grad:
+        raise CheckFailed(
+            "your loss has the right value but carries no gradient, so loss.backward() cannot "
+            "train anything: return the tensor itself (no .item(), float(), .tolist(), "
+            ".detach() or NumPy on the way)."
+        )
+
+
+def _call_margin(fn, a: Tensor, p: Tensor, n: Tensor, margin: float):
+    """The learner's loss at ``margin``; PyTorch's refusal of margin 0 becomes a hint."""
+    try:
+        return fn(a.clone(), p.clone(), n.clone(), margin)
+    except ValueError as err:
+        msg = str(err)
+        if margin == 0 and "margin" in msg and "greater than 0" in msg:
+            raise CheckFailed(
+                "with margin 0 your function raised PyTorch's own error: torch.nn."
+                "TripletMarginLoss and F.triplet_margin_loss refuse margin 0 (they require "
+                "margin > 0), but margin 0 is a valid triplet loss, max(d(a,p) - d(a,n), 0), and "
+                "cl.losses.triplet_loss accepts any margin >= 0. The lesson uses "
+                "TripletMarginLoss(eps=0) only as a cross-check: write the formula yourself, "
+                "two row-wise Euclidean distances, the hinge, the mean."
+            ) from err
+        raise
 
 
 def _category_reference(d_ap: Tensor, d_an: Tensor, margin: float) -> Tensor:

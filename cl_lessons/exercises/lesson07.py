@@ -68,7 +68,8 @@ def check_info_nce(fn) -> None:
     similarities divided by the temperature, and the loss is the mean over all ``2N`` anchors.
 
     Args:
-        fn: the learner's function; two ``(N, D)`` tensors and a float -> a scalar tensor.
+        fn: the learner's function; two ``(N, D)`` tensors and a float -> a scalar tensor
+            that carries the gradient (a training loop calls ``loss.backward()`` on it).
     """
     gen = torch.Generator().manual_seed(7)
     n, d, tau = 5, 4, 0.5
@@ -142,6 +143,13 @@ def check_info_nce(fn) -> None:
             fn(a.clone(), b.clone(), tau),
             info_nce(a, b, temperature=tau),
             f"{n} random {d}-D pairs, temperature {tau}",
+        )
+    out = fn(z1.clone().requires_grad_(True), z2.clone().requires_grad_(True), 0.5)
+    if not isinstance(out, Tensor) or not out.requires_grad:
+        raise CheckFailed(
+            "your loss has the right value but carries no gradient, so loss.backward() cannot "
+            "train the encoder: return the tensor itself (no .item(), float(), .tolist(), "
+            ".detach() or NumPy on the way)."
         )
 
 

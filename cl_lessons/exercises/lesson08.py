@@ -120,6 +120,62 @@ def check_momentum_update(fn) -> None:
         fn(online, target, mm)
         _check_layout(target, layout, "target")
         expect_close(_flat(target), mm * k0 + (1 - mm) * q0, f"target parameters with m = {mm}")
+    _check_buffers(fn, m)
+
+
+def _bn_pair(seed: int) -> tuple[nn.Module, nn.Module]:
+    """Nets with BatchNorm, whose buffers (running statistics, the integer
+    ``num_batches_tracked``) differ between online and target, as in the course's ConvEncoder."""
+    gen = torch.Generator().manual_seed(seed)
+    nets = []
+    for tracked in (7, 3):
+        net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+        with torch.no_grad():
+            for p in net.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen))
+            net[1].running_mean.copy_(torch.randn(4, generator=gen))
+            net[1].running_var.copy_(torch.rand(4, generator=gen) + 0.5)
+            net[1].num_batches_tracked.fill_(tracked)
+        nets.append(net)
+    nets[1].requires_grad_(False)
+    return nets[0], nets[1]
+
+
+def _check_buffers(fn, m: float) -> None:
+    """The update works on nets with buffers and leaves them usable (MoCo updates parameters
+    only; updating the float running statistics by the same average, or copying them, is also
+    seen in BYOL code)."""
+    online, target = _bn_pair(4)
+    q0, k0 = _flat(online), _flat(target)
+    layout = _layout(online)
+    old = {name: b.clone() for name, b in target.named_buffers()}
+    new = dict(online.named_buffers())
+    try:
+        fn(online, target, m)
+    except RuntimeError as err:
+        raise CheckFailed(
+            "on nets with BatchNorm, like the course's ConvEncoder, your update raised "
+            f"RuntimeError: {err}. A module's state_dict() holds its buffers too (running_mean, "
+            "running_var and the integer num_batches_tracked, which cannot be scaled by m in "
+            "place): loop over zip(online.parameters(), target.parameters()) as MoCo does."
+        ) from err
+    _check_layout(target, layout, "target")
+    what = f"target parameters of a net with BatchNorm, m = {m}"
+    expect_close(_flat(target), m * k0 + (1 - m) * q0, what)
+    for name, b in target.named_buffers():
+        if b.dtype != old[name].dtype or b.shape != old[name].shape:
+            raise CheckFailed(
+                f"the target's buffer {name} changed dtype or shape ({old[name].dtype} -> "
+                f"{b.dtype}): update the parameters (and, if at all, the float buffers) in place."
+            )
+        if b.is_floating_point() and not any(
+            torch.allclose(b, want)
+            for want in (old[name], new[name], m * old[name] + (1 - m) * new[name])
+        ):
+            raise CheckFailed(
+                f"the target's buffer {name} holds values that are neither its own, the online "
+                "net's, nor their moving average: update parameters() only, as MoCo does."
+            )
 
 
 def _queue_reference(queue: Tensor, keys: Tensor) -> Tensor:

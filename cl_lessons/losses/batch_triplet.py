@@ -13,7 +13,13 @@ from cl_lessons.distances import (
     cosine_distance,
     pairwise_cosine_similarity,
 )
-from cl_lessons.losses._common import DISTANCES, _label_masks, _pairwise_distance, _zero_loss
+from cl_lessons.losses._common import (
+    DISTANCES,
+    _decision_distance,
+    _label_masks,
+    _pairwise_distance,
+    _zero_loss,
+)
 
 MININGS = ("all", "hard", "semihard")
 
@@ -119,11 +125,16 @@ class _BatchAllHinge(torch.autograd.Function):
             yield s, hinge.add_(margin)
 
     @staticmethod
-    def forward(ctx, dist: Tensor, members: Tensor, real: Tensor, neg: Tensor, margin: float):
-        total = dist.new_zeros(())
-        for _, hinge in _BatchAllHinge._blocks(dist, members, real, neg, margin):
+    def forward(
+        ctx, dist: Tensor, exact: Tensor, members: Tensor, real: Tensor, neg: Tensor, margin: float
+    ):
+        # values and active hinges from `exact` (direct differences, so a triplet exactly on the
+        # margin is inactive, as relu's gradient at 0, not decided by the Gram round-off of
+        # `dist`); the gradient goes to `dist`, the differentiable matrix of the same distances
+        total = exact.new_zeros(())
+        for _, hinge in _BatchAllHinge._blocks(exact, members, real, neg, margin):
             total += hinge.clamp_(min=0.0).sum()
-        ctx.save_for_backward(dist, members, real, neg)
+        ctx.save_for_backward(exact, members, real, neg)
         ctx.margin = margin
         return total
 
@@ -137,16 +148,17 @@ class _BatchAllHinge(torch.autograd.Function):
                 rows = active[s : s + on.shape[0]]  # (c, N) view
                 rows.scatter_add_(1, members[s : s + on.shape[0]], on.sum(2))  # d(a, p): +1
                 rows.sub_(on.sum(1))  # d(a, n): -1
-        return active * grad, None, None, None, None
+        return active * grad, None, None, None, None, None
 
 
-def _batch_all(dist: Tensor, labels: Tensor, neg: Tensor, margin: float) -> Tensor:
+def _batch_all(x: Tensor, labels: Tensor, neg: Tensor, margin: float, distance: str) -> Tensor:
     # mean over every valid triplet, zeros included
     members, real = _positive_slots(labels)  # (N, K_max) each
     count = int((real.sum(1) * neg.sum(1)).sum())
     if count == 0:
-        return _zero_loss(dist)
-    return _BatchAllHinge.apply(dist, members, real, neg, margin) / count
+        return _zero_loss(x)
+    dist, exact = _pairwise_distance(x, distance), _decision_distance(x, distance)  # (N, N) each
+    return _BatchAllHinge.apply(dist, exact, members, real, neg, margin) / count
 
 
 def _batch_hard(x: Tensor, labels: Tensor, margin: float, distance: str) -> Tensor:
@@ -229,9 +241,10 @@ def _semihard_negatives(dist: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor,
 def _batch_semihard(x: Tensor, pos: Tensor, neg: Tensor, margin: float, distance: str) -> Tensor:
     # N (K - 1) triplets: gathering their rows twice and scatter-adding the gradient back costs
     # ~3x more than the backward of one (N, N) distance matrix (measured at N=512, K=8), so the
-    # hinge is read off that matrix; the negatives are chosen on its no-grad copy
+    # hinge is read off that matrix. The negatives are chosen on distances from direct
+    # differences: the Gram expansion's ~1e-16 round-off would decide d(a,n) > d(a,p) at exact ties
     dist = _pairwise_distance(x, distance)  # (N, N)
-    a, p, n = _semihard_negatives(dist.detach(), pos, neg)  # (P,) each
+    a, p, n = _semihard_negatives(_decision_distance(x, distance), pos, neg)  # (P,) each
     if a.shape[0] == 0:
         return _zero_loss(x)
     flat, cols = dist.reshape(-1), dist.shape[1]
@@ -260,8 +273,13 @@ def batch_triplet_loss(
       ``d(a, n) > d(a, p)``, or, if there is none, the negative with the largest ``d(a, n)``; the
       mean of ``h`` over positive pairs (pairs whose anchor has no negative are left out).
 
-    For ``"hard"`` and ``"semihard"`` the triplets are chosen on the distance matrix without
-    gradient. Batch-hard then computes its ``O(N)`` hinges on exact row-wise distances, so its
+    For ``"hard"`` and ``"semihard"`` the triplets are chosen on a distance matrix without
+    gradient. Semi-hard's strict ``d(a, n) > d(a, p)`` and batch-all's active hinges (``> 0``) are
+    decided on distances from direct differences, so distances equal in the input (duplicated
+    rows, integer coordinates) tie exactly instead of by the Gram expansion's ~1e-16 round-off;
+    the gradient still flows through the differentiable ``(N, N)`` matrix. (Batch-hard's max and
+    min pick one of several tied candidates; the loss value is the same.) Batch-hard then
+    computes its ``O(N)`` hinges on exact row-wise distances, so its
     backward pass touches only those (with the Euclidean distance through a hand-written
     backward, which has no second derivative: ``create_graph=True`` raises ``RuntimeError``);
     semi-hard has ``O(N K)`` of them and reads them off the ``(N, N)`` matrix, whose backward is
@@ -301,5 +319,5 @@ def batch_triplet_loss(
         return _batch_hard(embeddings, labels, margin, distance)
     pos, neg = _label_masks(labels)  # (N, N) each
     if mining == "all":
-        return _batch_all(_pairwise_distance(embeddings, distance), labels, neg, margin)
+        return _batch_all(embeddings, labels, neg, margin, distance)
     return _batch_semihard(embeddings, pos, neg, margin, distance)
