@@ -27,7 +27,7 @@ PY := $(BIN)/python
 BASE_STAMP := $(VENV)/.installed-base
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: lab test setup setup-dev lint unit notebooks ui clean-venv
+.PHONY: lab test setup setup-dev lint unit notebooks full ui clean-venv
 
 lab: $(BASE_STAMP)
 	@echo "Opening JupyterLab on notebooks/00_welcome.ipynb at http://127.0.0.1:$(PORT)/lab (Ctrl-C to stop)"
@@ -64,6 +64,10 @@ unit: $(DEV_STAMP)
 # threads of a kernel, a Jupyter server and a browser sharing 2 cores cost up to 10x in time.
 notebooks: $(DEV_STAMP)
 	CL_LESSONS_FAST=1 OMP_NUM_THREADS=1 $(BIN)/pytest tests/test_notebooks.py $(PYTEST_ARGS)
+
+# Every lesson at a learner's sizes (full mode): the claims are asserted at the size they are made.
+full: $(DEV_STAMP)
+	CL_NOTEBOOK_MODE=full OMP_NUM_THREADS=1 $(BIN)/pytest tests/test_notebooks.py $(PYTEST_ARGS)
 
 ui: $(DEV_STAMP)
 	CL_LESSONS_FAST=1 OMP_NUM_THREADS=1 $(BIN)/pytest tests/ui $(PYTEST_ARGS)
