@@ -406,7 +406,7 @@ def test_threshold_explorer_distances_accept_below():
     app = widgets.threshold_explorer(-scores, same, threshold=-0.5, higher_is_same=False)
     acc = -scores <= -0.5
     assert app.confusion[0, 0] == (acc & (same == 1)).sum()
-    assert "score <= t" in app.ax_hist.get_title()
+    assert "distance <= t" in app.ax_hist.get_title()  # distances are not scores (higher = same)
 
 
 @pytest.mark.parametrize(
@@ -653,3 +653,17 @@ def test_retraining_controls_carry_the_retrain_class_and_others_do_not():
     assert not app.controls["margin"].continuous_update
     other = widgets.margin_explorer()
     assert all(widgets.RETRAIN_CLASS not in c._dom_classes for c in other.controls.values())
+
+
+def test_threshold_slider_starts_exactly_on_its_grid_with_one_percent_steps():
+    # the browser snaps a value between two steps (0.556 was shown as 0.555), and 500 steps were
+    # too fine to explore with the arrow keys
+    scores, same = _scores()
+    for t in (0.1234567, -0.5, float(np.quantile(scores, 0.3))):
+        app = widgets.threshold_explorer(scores, same, threshold=t)
+        s = app.controls["threshold"]
+        k = (s.value - s.min) / s.step
+        assert s.value == t and abs(k - round(k)) < 1e-6
+        assert s.step == pytest.approx((scores.max() - scores.min()) / 100, rel=1e-6)
+        assert s.min <= scores.min() + s.step and s.max >= scores.max() - 1e-9
+        app.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from cl_lessons import viz
@@ -19,7 +21,11 @@ class ThresholdExplorer(App):
         from cl_lessons import metrics
 
         lo, hi = float(scores.min()), float(scores.max())
-        step = (hi - lo) / 500 if hi > lo else 1e-3
+        # 100 steps over the scores' range: arrow keys move 1 % of it, and the grid is laid
+        # through the starting threshold, so the slider shows exactly the value it was given
+        step = (hi - lo) / 100 if hi > lo else 1e-3
+        lo = threshold - math.floor((threshold - lo) / step) * step
+        hi = lo + math.ceil((hi - lo) / step - 1e-9) * step
         controls = {"threshold": _slider("threshold", threshold, lo, hi, step, ".3f")}
         super().__init__(controls, figsize=(11.0, 3.6))
         self.scores, self.same, self.higher_is_same = scores, same, higher_is_same
@@ -29,7 +35,12 @@ class ThresholdExplorer(App):
         ax_h, ax_r, ax_c = self.fig.subplots(1, 3, width_ratios=[1.3, 1.0, 0.9])
         art = self.artists
         viz.plot_distance_histograms(
-            scores[same], scores[~same], ax=ax_h, xlabel="score", title="", bins=40
+            scores[same],
+            scores[~same],
+            ax=ax_h,
+            xlabel="score" if higher_is_same else "distance",
+            title="",
+            bins=40,
         )
         art["threshold_line"] = ax_h.axvline(threshold, color="black", lw=1.8)
         far, tar, _ = metrics.roc_curve(signed, same)
@@ -86,7 +97,7 @@ class ThresholdExplorer(App):
                 c = self.confusion[i, j]
                 art["cells"][i][j].set_text(str(c))
                 art["cells"][i][j].set_color("white" if c > 0.6 * vmax else "black")
-        rule = "score >= t" if self.higher_is_same else "score <= t"
+        rule = "score >= t" if self.higher_is_same else "distance <= t"
         self.ax_hist.set_title(f"threshold = {t:.3f} (same if {rule})")
         self.ax_roc.set_title(f"FAR = {far:.3f}, FRR = {frr:.3f}")
         self.ax_conf.set_title(f"accuracy = {acc:.3f}")
