@@ -667,3 +667,29 @@ def test_threshold_slider_starts_exactly_on_its_grid_with_one_percent_steps():
         assert s.step == pytest.approx((scores.max() - scores.min()) / 100, rel=1e-6)
         assert s.min <= scores.min() + s.step and s.max >= scores.max() - 1e-9
         app.close()
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        "distance_explorer",
+        "margin_explorer",
+        "triplet_zones",
+        "temperature_explorer",
+        "decision_regions",
+        "hypersphere_view",
+        "train_2d_explorer",
+    ],
+)
+def test_no_text_in_an_app_is_smaller_than_readable(factory):
+    # a projector shows the figure at its natural size: x-small legends were 6 px
+    from matplotlib.text import Text
+
+    from cl_lessons.widgets._app import MIN_FONT_PT
+
+    kwargs = {"steps": 10, "n": 20} if factory == "train_2d_explorer" else {}
+    app = getattr(widgets, factory)(**kwargs)
+    app.png()
+    sizes = [t.get_fontsize() for t in app.fig.findobj(Text) if t.get_visible() and t.get_text()]
+    assert sizes and min(sizes) >= MIN_FONT_PT
+    app.close()

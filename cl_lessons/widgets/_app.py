@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from cl_lessons._checks import check_int_in, check_number_in
 
@@ -81,6 +82,21 @@ def _descendants(widget: widgets.Widget) -> list[widgets.Widget]:
         out.extend(_descendants(child))
         out.append(child)
     return out
+
+
+MIN_FONT_PT = 10.0
+"""Smallest text in an app's figure, in points: 11 px at the apps' 80 dpi, readable projected."""
+
+
+def _readable(texts, axes) -> None:
+    """Raise every text (and the tick labels of ``axes``) to at least :data:`MIN_FONT_PT`."""
+    for text in texts:
+        if text.get_fontsize() < MIN_FONT_PT:
+            text.set_fontsize(MIN_FONT_PT)
+    for ax in axes:
+        for which, labels in (("x", ax.get_xticklabels()), ("y", ax.get_yticklabels())):
+            if labels and min(lab.get_fontsize() for lab in labels) < MIN_FONT_PT:
+                ax.tick_params(axis=which, labelsize=MIN_FONT_PT)
 
 
 def _snap(w: widgets.Widget, value: float) -> float:
@@ -202,6 +218,7 @@ class App(widgets.VBox):
         """Draw the first state, freeze the layout (no per-update layout cost), render."""
         self._apply()
         self.n_applies += 1
+        _readable(self.fig.findobj(Text), self.fig.axes)
         # constrained layout places the axes once; draw_without_rendering, because drawing an
         # ipympl canvas before the browser has displayed it leaves it blank (0x0)
         self.fig.draw_without_rendering()
@@ -395,6 +412,7 @@ class App(widgets.VBox):
             self._show_error(err)
             return False
         self.n_applies += 1
+        _readable([a for a in self._dyn if isinstance(a, Text)], ())  # a title set anew
         if self._error_shown:
             self._error_shown = False
             self.status.value = ""

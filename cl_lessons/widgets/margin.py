@@ -111,13 +111,16 @@ class MarginExplorer(App):
         self.ax_grad.set_ylim(*lims[loss][1])
         art["loss_neg"].set_visible(loss == "contrastive")
         art["loss_pos"].set_color(viz.POSITIVE if loss == "contrastive" else "black")
+        # the curves rise to the right for the contrastive loss, to the left for the triplet loss:
+        # the legends go where the curves are not
+        corner = "upper left" if loss == "contrastive" else "upper right"
         self.ax_loss.legend(
             handles=[h for h in (art["loss_pos"], art["loss_neg"]) if h.get_visible()],
-            fontsize="x-small",
-            loc="upper right",
+            fontsize="medium",
+            loc=corner,
         )
         self.ax_grad.legend(
-            handles=[art["grad_pos"], art["grad_neg"]], fontsize="x-small", loc="upper right"
+            handles=[art["grad_pos"], art["grad_neg"]], fontsize="medium", loc=corner
         )
         self._mode = loss
         self._touch()
