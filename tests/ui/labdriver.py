@@ -16,6 +16,8 @@ DOM contract (ipywidgets 8 in JupyterLab 4):
   the cell, the text of the cell's outputs outside the slider stands in for the figure;
 - an app that catches its callback's error and prints it in its output (the status line of
   cl_lessons apps, an Output widget) is caught by Python's "Traceback (most recent call last)";
+- a text box is `.widget-text input[type="text"]` (ipywidgets.Text); one per app gets a caption
+  typed and Enter pressed (`exercise_text`), and its figure, found as a slider's, must change;
 - a slider inside an element with the CSS class `cl-retrain` (`widget.add_class("cl-retrain")`)
   retrains a model: it gets a longer wait and no latency target.
 Errors come from the notebook model (outputs of type "error", cells without an execution count)
@@ -349,6 +351,28 @@ window.__clUI = {
     };
   },
   state(i) { return this.describe(this.sliders()[i], i); },
+  // Text boxes (ipywidgets.Text): the <input> inside `.widget-text`; its figure is found as a
+  // slider's is, and `app` tells apart the boxes of different apps.
+  texts() {
+    const node = this.notebook();
+    return node ? [...node.querySelectorAll('.widget-text input[type="text"]')] : [];
+  },
+  textState(i) {
+    const input = this.texts()[i];
+    const box = input.closest('.widget-text');
+    const label = box.querySelector('.widget-label');
+    return {
+      index: i,
+      ...this.app(box),
+      label: label ? label.textContent.trim() : '',
+      kind: this.kind(box),
+      disabled: input.disabled,
+      value: input.value,
+      traceback: (box.closest('.jp-OutputArea-child') || box).textContent
+        .includes('Traceback (most recent call last)'),
+      signature: this.signature(box),
+    };
+  },
   // Latency: stamp the key press in the page, then poll the figure every animation frame.
   watch(i) {
     const slider = this.sliders()[i];
@@ -425,6 +449,33 @@ class SliderResult:
         return None
 
 
+TYPED_TEXT = ("a thick seven, tilted left", "a thin one, upright")  # typed into text boxes
+
+
+@dataclass
+class TextBoxResult:
+    """What happened when a caption was typed into one text box and Enter was pressed."""
+
+    index: int
+    label: str
+    kind: str  # "img", "canvas" or "text": what stands in for the figure
+    typed: str = ""
+    figure_changed: bool = False
+    seconds: float = 0.0
+    traceback_shown: bool = False
+    skipped: str | None = None
+
+    def problem(self) -> str | None:
+        if self.skipped:
+            return None
+        name = f"text box {self.index} ({self.label or 'no label'}, figure: {self.kind})"
+        if not self.figure_changed:
+            return f"{name}: the figure did not change after typing {self.typed!r} and Enter"
+        if self.traceback_shown:
+            return f"{name}: its app shows a Python traceback after typing {self.typed!r}"
+        return None
+
+
 @dataclass
 class NotebookReport:
     """Everything `check_notebook` saw in one notebook."""
@@ -436,7 +487,9 @@ class NotebookReport:
     unexecuted: list[int] = field(default_factory=list)
     widget_errors: list[str] = field(default_factory=list)
     sliders: list[SliderResult] = field(default_factory=list)
+    texts: list[TextBoxResult] = field(default_factory=list)  # one text box per app
     distorted: list[str] = field(default_factory=list)  # images not at their aspect ratio
+    noise: list[str] = field(default_factory=list)  # stray reprs and stderr output
     screenshot: Path | None = None
 
     def problems(self) -> list[str]:
@@ -449,7 +502,9 @@ class NotebookReport:
             out.append(f"code cells never executed: {self.unexecuted}")
         out += [f"widget error: {e}" for e in self.widget_errors]
         out += [p for s in self.sliders if (p := s.problem())]
+        out += [p for t in self.texts if (p := t.problem())]
         out += [f"in a narrow window: {d}" for d in self.distorted]
+        out += self.noise
         return out
 
 
@@ -458,6 +513,7 @@ class LabPage:
 
     def __init__(self, browser: Any, server: LabServer) -> None:
         self.server = server
+        self.last_noise: list[str] = []  # set by model_problems
         self.context = browser.new_context(viewport=VIEWPORT)
         self.page = self.context.new_page()
         self.load()
@@ -556,7 +612,9 @@ class LabPage:
         found = self.js(
             """() => {
               const cells = window.__clNotebook.content.model.cells;
-              const errors = [], unexecuted = [];
+              const errors = [], unexecuted = [], noise = [];
+              // what a learner should never see: Python reprs of plot objects, warnings on stderr
+              const repr = /^(\\[)?<(matplotlib\\.|Axes|Figure|[\\w.]+ object at 0x)/;
               for (let i = 0; i < cells.length; i++) {
                 const cell = cells.get(i);
                 if (cell.type !== 'code') continue;
@@ -565,11 +623,19 @@ class LabPage:
                   const out = cell.outputs.get(j).toJSON();
                   if (out.output_type === 'error')
                     errors.push(`cell ${i}: ${out.ename}: ${out.evalue}`);
+                  const text = [].concat(out.text || []).join('');
+                  if (out.output_type === 'stream' && out.name === 'stderr' && text.trim())
+                    noise.push(`cell ${i} writes to stderr: ${text.trim().slice(0, 160)}`);
+                  const plain = [].concat((out.data || {})['text/plain'] || []).join('');
+                  if (out.output_type === 'execute_result' && !(out.data || {})[
+                      'application/vnd.jupyter.widget-view+json'] && repr.test(plain.trim()))
+                    noise.push(`cell ${i} shows a repr: ${plain.trim().slice(0, 100)}`);
                 }
               }
-              return { errors, unexecuted };
+              return { errors, unexecuted, noise };
             }"""
         )
+        self.last_noise = found["noise"]
         return found["errors"], found["unexecuted"]
 
     def widget_errors(self) -> list[str]:
@@ -662,6 +728,39 @@ class LabPage:
         result.traceback_shown = after["traceback"]
         return result
 
+    def text_states(self) -> list[dict[str, Any]]:
+        return self.js("window.__clUI.texts().map((t, i) => window.__clUI.textState(i))")
+
+    def exercise_text(self, index: int, timeout: float) -> TextBoxResult:
+        """Type a caption into one text box, press Enter, and report whether its figure changed."""
+        before = self.js("i => window.__clUI.textState(i)", index)
+        result = TextBoxResult(index=index, label=before["label"], kind=before["kind"])
+        if before["disabled"]:
+            result.skipped = "disabled"
+            return result
+        result.typed = TYPED_TEXT[1] if before["value"] == TYPED_TEXT[0] else TYPED_TEXT[0]
+        box = self.page.evaluate_handle("i => window.__clUI.texts()[i]", index).as_element()
+        box.scroll_into_view_if_needed()
+        box.click(click_count=3)  # select what is there, so typing replaces it
+        start = time.monotonic()
+        self.page.keyboard.type(result.typed)
+        self.page.keyboard.press("Enter")
+        try:
+            self.page.wait_for_function(
+                "([i, sig]) => window.__clUI.textState(i).signature !== sig",
+                arg=[index, before["signature"]],
+                timeout=timeout * 1000,
+                polling=50,
+            )
+            result.figure_changed = True
+        except Exception:  # Playwright's TimeoutError: reported as a problem, not raised
+            result.figure_changed = False
+        result.seconds = time.monotonic() - start
+        self.wait_kernel_idle(timeout=timeout)
+        self.page.wait_for_timeout(500)  # let a last redraw (and a status line) land
+        result.traceback_shown = self.js("i => window.__clUI.textState(i)", index)["traceback"]
+        return result
+
     def distorted_images(self, width: int = NARROW_WIDTH) -> list[str]:
         """Widget images whose shown aspect ratio differs from their pixels' by more than 2 %
         in a window ``width`` pixels wide (a narrow laptop screen with the file browser open)."""
@@ -742,6 +841,7 @@ def check_notebook(
         report.run_finished, report.run_seconds = lab.run_all(run_timeout)
         lab.wait_widgets_rendered()
         report.errors, report.unexecuted = lab.model_problems()
+        report.noise = lab.last_noise
         report.widget_errors = lab.widget_errors()
         if report.run_finished:
             seen = set()
@@ -751,6 +851,11 @@ def check_notebook(
                 seen.add(state["app"])
                 timeout = retrain_timeout if state["retrain"] else figure_timeout
                 report.sliders.append(lab.exercise_slider(state["index"], timeout))
+            seen_texts = set()
+            for state in lab.text_states():  # type into one text box per app
+                if state["app"] not in seen_texts:
+                    seen_texts.add(state["app"])
+                    report.texts.append(lab.exercise_text(state["index"], figure_timeout))
             report.distorted = lab.distorted_images()
         if screenshot is not None:
             report.screenshot = lab.screenshot(screenshot)
