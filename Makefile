@@ -29,9 +29,11 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: lab test setup setup-dev lint unit notebooks full ui clean-venv
 
+# OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning (benchmarks/threads.py:
+# with other programs running, spinning threads made a training step up to 100x slower)
 lab: $(BASE_STAMP)
 	@echo "Opening JupyterLab on notebooks/00_welcome.ipynb at http://127.0.0.1:$(PORT)/lab (Ctrl-C to stop)"
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_FLAG) notebooks/00_welcome.ipynb $(LAB_ARGS)
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_FLAG) notebooks/00_welcome.ipynb $(LAB_ARGS)
 
 test: $(DEV_STAMP)
 	$(MAKE) --no-print-directory lint unit notebooks ui

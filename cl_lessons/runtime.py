@@ -17,6 +17,7 @@ __all__ = [
     "describe_environment",
     "fast",
     "get_device",
+    "lesson_threads",
     "resolve_device",
     "seed_everything",
 ]
@@ -57,8 +58,29 @@ def available_devices() -> list[str]:
     return found
 
 
+def lesson_threads() -> int:
+    """CPU threads the lessons give PyTorch: ``CL_LESSONS_THREADS``, else 1 (0: PyTorch's default).
+
+    The lessons' models are tiny, so a training step is many small kernels. Measured with
+    ``benchmarks/threads.py`` on a 2-core machine, one thread was the fastest choice whether the
+    machine was quiet or busy, and two threads with OpenMP's default (spinning) wait policy were
+    up to 100x slower as soon as anything else ran: a browser, a projector, a second kernel.
+
+    Raises:
+        ValueError: ``CL_LESSONS_THREADS`` is not a non-negative integer.
+    """
+    raw = os.environ.get("CL_LESSONS_THREADS", "1").strip()
+    if not raw.isdigit():
+        raise ValueError(f"CL_LESSONS_THREADS must be a non-negative integer, got {raw!r}")
+    return int(raw)
+
+
 def get_device(prefer: str | None = None) -> torch.device:
     """Choose the device to train on: CUDA, then Apple MPS, then the CPU.
+
+    This is the setup call of every lesson: on the CPU it also sets PyTorch's thread count to
+    :func:`lesson_threads` (1 unless ``CL_LESSONS_THREADS`` says otherwise), the fastest
+    choice for lesson-sized models. :func:`cl_lessons.training.fit` does not change threads.
 
     Args:
         prefer: ``None`` for the best available; ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"``
@@ -69,9 +91,13 @@ def get_device(prefer: str | None = None) -> torch.device:
 
     Raises:
         ValueError: ``prefer`` is not a device name, or names a device that is not available
-            here (the message lists the ones that are).
+            here (the message lists the ones that are); a bad ``CL_LESSONS_THREADS``.
     """
-    return resolve_device(prefer, "prefer")
+    device = resolve_device(prefer, "prefer")
+    threads = lesson_threads()
+    if device.type == "cpu" and threads:
+        torch.set_num_threads(threads)
+    return device
 
 
 def resolve_device(value, name: str = "device") -> torch.device:

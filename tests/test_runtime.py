@@ -71,3 +71,34 @@ def test_describe_environment_reports_versions_and_device():
     assert int(info["torch threads"]) >= 1
     for key in ["python", "numpy", "scikit-learn", "matplotlib", "ipywidgets", "umap-learn"]:
         assert info[key] and info[key] != "not installed", key
+
+
+def test_get_device_gives_lessons_one_cpu_thread_unless_asked(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("CL_LESSONS_THREADS", raising=False)
+        torch.set_num_threads(2)
+        assert runtime.get_device("cpu").type == "cpu" and torch.get_num_threads() == 1
+        monkeypatch.setenv("CL_LESSONS_THREADS", "2")
+        runtime.get_device("cpu")
+        assert torch.get_num_threads() == 2
+        monkeypatch.setenv("CL_LESSONS_THREADS", "0")  # 0: leave PyTorch's choice alone
+        torch.set_num_threads(2)
+        runtime.get_device("cpu")
+        assert torch.get_num_threads() == 2
+        monkeypatch.setenv("CL_LESSONS_THREADS", "two")
+        with pytest.raises(ValueError, match="CL_LESSONS_THREADS"):
+            runtime.get_device("cpu")
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_fit_does_not_change_the_thread_count():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        model = cl.models.MLPEncoder(3, 4, 2)
+        cl.training.fit(model, lambda m, b: m(b[0]).sum(), [(torch.randn(4, 3),)], progress=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
