@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import quality_lesson10  # lesson 10's rows, in their own file beside this one
 import quality_lesson11  # lesson 11's rows (retrieval, few-shot), likewise
+import quality_lesson14  # lesson 14's rows (CLIP-style dual encoder), likewise
 import torch
 from torch import nn
 
@@ -307,6 +308,11 @@ EXPERIMENTS["few_shot"] = (  # lesson 11: 5-way 1-shot prototypes, MAP@R on unse
     quality_lesson11.SETTINGS,
 )
 QUICK["few_shot"] = quality_lesson11.QUICK
+EXPERIMENTS["dual_encoder"] = (  # lesson 14: zero-shot accuracy, recall@1, unseen combinations
+    lambda cfg: quality_lesson14.dual_encoder(cfg, report, Row),
+    quality_lesson14.SETTINGS,
+)
+QUICK["dual_encoder"] = quality_lesson14.QUICK
 
 
 def main(argv: list[str] | None = None) -> int:

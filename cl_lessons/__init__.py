@@ -22,6 +22,7 @@ _SUBMODULES = (
     "miners",
     "models",
     "runtime",
+    "scale",
     "training",
     "viz",
     "widgets",

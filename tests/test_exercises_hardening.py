@@ -111,6 +111,31 @@ def _prototypes(support, labels, queries):  # lesson 11
     return classes[_pairwise(queries, protos).argmin(1)]
 
 
+def _clip(img, txt, scale):  # lesson 14
+    img, txt = F.normalize(img, dim=1), F.normalize(txt, dim=1)
+    s = scale * img @ txt.T
+    y = torch.arange(len(img))
+    return (F.cross_entropy(s, y) + F.cross_entropy(s.T, y)) / 2
+
+
+def _zero_shot(img, txt):  # lesson 14
+    classes = F.normalize(F.normalize(txt, dim=-1).mean(1), dim=1)
+    return (F.normalize(img, dim=1) @ classes.T).argmax(1)
+
+
+def _chunked_nt_xent(z1, z2, tau, chunk):  # lesson 13
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    n2 = len(z)
+    partner = torch.arange(n2).roll(n2 // 2)
+    losses = []
+    for s in range(0, n2, chunk):
+        logits = z[s : s + chunk] @ z.T / tau
+        rows = torch.arange(len(logits))
+        logits[rows, rows + s] = -math.inf
+        losses.append(torch.logsumexp(logits, 1) - logits[rows, partner[s : s + chunk]])
+    return torch.cat(losses).mean()
+
+
 RIGHT = {
     "check_euclidean": lambda a, b: (a - b).pow(2).sum(-1).sqrt(),
     "check_cosine_similarity": lambda a, b: F.cosine_similarity(a, b, dim=-1, eps=1e-8),
@@ -142,9 +167,44 @@ RIGHT = {
     "check_cmc_curve": _cmc,
     "check_map_at_r": _map_at_r,
     "check_prototype_classifier": _prototypes,
+    "check_chunked_info_nce": _chunked_nt_xent,  # lesson 13
+    "check_gather_backward": lambda grads, rank: torch.stack(grads).sum(0).chunk(len(grads))[rank],
+    "check_clip_loss": _clip,
+    "check_zero_shot_predict": _zero_shot,
+    # lesson 12
+    "check_pair_bce_loss": lambda a, p, n: (
+        (
+            F.binary_cross_entropy_with_logits((a * p).sum(1), torch.ones(len(a), dtype=a.dtype))
+            + F.binary_cross_entropy_with_logits((a * n).sum(1), torch.zeros(len(a), dtype=a.dtype))
+        )
+        / 2
+    ),
+    "check_squared_triplet_loss": lambda a, p, n, g: (
+        ((a - p).pow(2).sum(1) - (a - n).pow(2).sum(1) + g).clamp_min(0).mean()
+    ),
+    "check_info_nce_numerator": lambda z1, z2, t: F.cross_entropy(
+        F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T / t, torch.arange(len(z1))
+    ),
+    "check_leave_one_out_accuracy": lambda z, y: (
+        (y[_pairwise(z, z).fill_diagonal_(math.inf).argmin(1)] == y).double().mean()
+    ),
+    "check_identity_split": lambda y, k: torch.isin(y, y.unique()[:k]),
+    "check_validation_threshold": lambda vs, vy, ts, ty: (
+        (
+            (ts >= vs[torch.stack([((vs >= t) == vy.bool()).double().mean() for t in vs]).argmax()])
+            == ty.bool()
+        )
+        .double()
+        .mean()
+    ),
+    "check_paired_comparison": lambda a, b: torch.stack(
+        [(a - b).mean(), 1.96 * (a - b).std() / len(a) ** 0.5]
+    ),
 }
 # check_siamese_forward and check_momentum_update take a class / change a module in place: below.
 SPECIAL = {"check_siamese_forward", "check_momentum_update"}
+# lesson 12: a class, and a test returning a bool (tests/test_exercises_lesson12.py spoils them)
+SPECIAL |= {"check_shared_siamese", "check_one_batch_overfit"}
 
 
 def test_every_check_is_covered():

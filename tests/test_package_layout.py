@@ -20,6 +20,25 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cl_lessons"
 
 # module -> (its __all__ before the split, its other public names before the split)
 PUBLIC = {
+    "scale": (  # lesson 13
+        [
+            "WorkerError",
+            "ddp_step",
+            "distributed_info_nce",
+            "free_port",
+            "full_batch_step",
+            "gather_with_grad",
+            "grad_cache_step",
+            "info_nce_bytes",
+            "info_nce_chunked",
+            "info_nce_chunked_bytes",
+            "measure_peak_memory",
+            "plain_all_gather",
+            "probe",
+            "run_distributed",
+        ],
+        [],
+    ),
     "widgets": (
         [
             "App",
@@ -30,12 +49,15 @@ PUBLIC = {
             "gallery_explorer",  # lesson 10
             "hypersphere_view",
             "margin_explorer",
+            "memory_wall",  # lesson 13
             "retrieval_explorer",  # lesson 11
             "temperature_explorer",
+            "text_search",  # lesson 14
             "threshold_explorer",
             "train_2d_explorer",
             "triplet_zones",
             "verification_explorer",  # lesson 10
+            "zero_shot_explorer",  # lesson 14
         ],
         [
             "RETRAIN_CLASS",
@@ -53,10 +75,15 @@ PUBLIC = {
             "GalleryExplorer",  # lesson 10
             "FewShotExplorer",  # lesson 11
             "RetrievalExplorer",  # lesson 11
+            "MemoryWall",  # lesson 13
+            "TextSearch",  # lesson 14
+            "ZeroShotExplorer",  # lesson 14
         ],
     ),
     "data": (
         [
+            "CaptionTokenizer",  # lesson 14
+            "CaptionedDigits",  # lesson 14
             "Episodes",  # lesson 11
             "FACE_PARAM_NAMES",
             "PKSampler",
@@ -64,6 +91,7 @@ PUBLIC = {
             "TransformedDigits",
             "add_noise",
             "augment",
+            "compose_caption",  # lesson 14
             "few_shot_episodes",  # lesson 11
             "load_digits",
             "load_lfw_pairs",
@@ -115,6 +143,7 @@ PUBLIC = {
             "SupConLoss",
             "TripletLoss",
             "batch_triplet_loss",
+            "clip_loss",  # lesson 14
             "contrastive_loss",
             "info_nce",
             "negative_cosine",
@@ -172,8 +201,11 @@ PUBLIC = {
     "models": (
         [
             "FUSIONS",
+            "BagOfWordsEncoder",  # lesson 14
             "ConvEncoder",
+            "DualEncoder",  # lesson 14
             "DualStreamNetwork",
+            "GRUTextEncoder",  # lesson 14
             "MLPEncoder",
             "ProjectionHead",
             "PseudoSiameseNetwork",

@@ -15,6 +15,8 @@ Files (the names above are re-exported here, so import from ``cl_lessons.data``)
                            moved to ``device``.
     augmentations.py       Image augmentations for two-view (SimCLR-style) learning, on batches of
                            tensors.
+    captions.py            Captioned digits from known factors (held-out images and combinations)
+                           and a word-level caption tokenizer.
     digits.py              scikit-learn's 8x8 handwritten digits as an image tensor (ships offline).
     episodes.py            Few-shot episodes: N classes, K labelled examples (support) and Q
                            queries of each.
@@ -39,6 +41,7 @@ from cl_lessons.data.augmentations import (
     random_intensity,
     two_views,
 )
+from cl_lessons.data.captions import CaptionedDigits, CaptionTokenizer, compose_caption
 from cl_lessons.data.digits import load_digits
 from cl_lessons.data.episodes import Episodes, few_shot_episodes
 from cl_lessons.data.faces import FACE_PARAM_NAMES, SyntheticFaces, render_faces
@@ -50,12 +53,15 @@ from cl_lessons.data.transformed_digits import TransformedDigits
 
 __all__ = [
     "FACE_PARAM_NAMES",
+    "CaptionTokenizer",  # lesson 14
+    "CaptionedDigits",  # lesson 14
     "Episodes",
     "PKSampler",
     "SyntheticFaces",
     "TransformedDigits",
     "add_noise",
     "augment",
+    "compose_caption",  # lesson 14
     "few_shot_episodes",
     "load_digits",
     "load_lfw_pairs",

@@ -26,6 +26,7 @@ Files (the names above are re-exported here, so import from ``cl_lessons.losses`
                       name, masks.
     batch_triplet.py  The triplet loss over the triplets of a labelled batch: batch-all, batch-hard,
                       semi-hard.
+    clip.py           CLIP's symmetric contrastive loss over the N x N image-text similarity matrix.
     infonce.py        InfoNCE / NT-Xent, supervised contrastive and SimSiam's negative cosine.
     modules.py        ``nn.Module`` wrappers of the loss functions, for code that expects a loss
                       object.
@@ -38,6 +39,7 @@ from __future__ import annotations
 # Also public, outside __all__ as before the split: DISTANCES, REDUCTIONS, MININGS.
 from cl_lessons.losses._common import DISTANCES, REDUCTIONS
 from cl_lessons.losses.batch_triplet import MININGS, batch_triplet_loss
+from cl_lessons.losses.clip import clip_loss
 from cl_lessons.losses.infonce import info_nce, negative_cosine, supcon_loss
 from cl_lessons.losses.modules import (
     BatchTripletLoss,
@@ -57,6 +59,7 @@ __all__ = [
     "SupConLoss",
     "TripletLoss",
     "batch_triplet_loss",
+    "clip_loss",  # lesson 14
     "contrastive_loss",
     "info_nce",
     "negative_cosine",

@@ -21,6 +21,7 @@ Every encoder exposes ``out_dim`` (the embedding size), which the heads read.
 Files (the names above are re-exported here, so import from ``cl_lessons.models``):
 
     dual_stream.py  Two-input networks: fused dual streams and two-tower retrieval models.
+    multimodal.py   Image-text dual encoders (CLIP-style): small text encoders and DualEncoder.
     encoders.py     Encoders (MLP, small CNN), the SimCLR projection head and size helpers.
     siamese.py      Siamese networks: shared weights, separate weights, and a pair classifier.
 """
@@ -35,12 +36,16 @@ from cl_lessons.models.encoders import (
     count_parameters,
     embedding_dim,
 )
+from cl_lessons.models.multimodal import BagOfWordsEncoder, DualEncoder, GRUTextEncoder
 from cl_lessons.models.siamese import PseudoSiameseNetwork, SiameseClassifier, SiameseNetwork
 
 __all__ = [
     "FUSIONS",
+    "BagOfWordsEncoder",  # lesson 14
     "ConvEncoder",
+    "DualEncoder",  # lesson 14
     "DualStreamNetwork",
+    "GRUTextEncoder",  # lesson 14
     "MLPEncoder",
     "ProjectionHead",
     "PseudoSiameseNetwork",

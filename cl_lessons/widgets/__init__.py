@@ -50,9 +50,13 @@ Files (the names above are re-exported here, so import from ``cl_lessons.widgets
     hypersphere.py  ``hypersphere_view``: embeddings on the unit circle or sphere, with alignment
                     and uniformity.
     margin.py       ``margin_explorer``: the contrastive loss of pairs as the margin moves.
+    memory_wall.py  ``memory_wall``: peak memory of the InfoNCE loss against the batch size, and
+                    where GPUs stop.
     regions.py      ``decision_regions``: k-NN decision regions of a 2-D embedding.
     retrieval.py    ``retrieval_explorer``: a query, its top-k retrieved images marked right or
                     wrong, P@k, AP@R.
+    text_search.py  ``text_search``: type a caption, see the images a dual encoder ranks first, with
+                    their scores.
     temperature.py  ``temperature_explorer``: how the InfoNCE temperature sharpens the softmax over
                     negatives.
     threshold.py    ``threshold_explorer``: a verification threshold on distance histograms and the
@@ -61,6 +65,8 @@ Files (the names above are re-exported here, so import from ``cl_lessons.widgets
                     log-FAR ROC curve.
     training_2d.py  ``train_2d_explorer``: train a tiny 2-D embedding with a chosen loss and watch
                     it move.
+    zero_shot.py    ``zero_shot_explorer``: class prompts in, zero-shot confusion matrix and
+                    accuracy out.
     zones.py        ``triplet_zones``: easy, semi-hard and hard negatives around an anchor as the
                     margin moves.
 """
@@ -70,7 +76,7 @@ from __future__ import annotations
 # Also public, outside __all__ as before the split: RETRAIN_CLASS, DistanceExplorer,
 #   MarginExplorer, TripletZones, TemperatureExplorer, ThresholdExplorer, EmbeddingExplorer,
 #   DecisionRegions, train_2d, Train2DExplorer, HypersphereView, VerificationExplorer,
-#   GalleryExplorer.
+#   GalleryExplorer, TextSearch, ZeroShotExplorer, MemoryWall.
 from cl_lessons.widgets._app import App
 from cl_lessons.widgets._controls import RETRAIN_CLASS
 from cl_lessons.widgets.distance import DistanceExplorer, distance_explorer
@@ -79,12 +85,15 @@ from cl_lessons.widgets.few_shot import FewShotExplorer, few_shot_explorer
 from cl_lessons.widgets.gallery import GalleryExplorer, gallery_explorer
 from cl_lessons.widgets.hypersphere import HypersphereView, hypersphere_view
 from cl_lessons.widgets.margin import MarginExplorer, margin_explorer
+from cl_lessons.widgets.memory_wall import MemoryWall, memory_wall
 from cl_lessons.widgets.regions import DecisionRegions, decision_regions
 from cl_lessons.widgets.retrieval import RetrievalExplorer, retrieval_explorer
 from cl_lessons.widgets.temperature import TemperatureExplorer, temperature_explorer
+from cl_lessons.widgets.text_search import TextSearch, text_search
 from cl_lessons.widgets.threshold import ThresholdExplorer, threshold_explorer
 from cl_lessons.widgets.training_2d import Train2DExplorer, train_2d, train_2d_explorer
 from cl_lessons.widgets.verification import VerificationExplorer, verification_explorer
+from cl_lessons.widgets.zero_shot import ZeroShotExplorer, zero_shot_explorer
 from cl_lessons.widgets.zones import TripletZones, triplet_zones
 
 __all__ = [
@@ -96,10 +105,13 @@ __all__ = [
     "gallery_explorer",
     "hypersphere_view",
     "margin_explorer",
+    "memory_wall",
     "retrieval_explorer",
     "temperature_explorer",
+    "text_search",  # lesson 14
     "threshold_explorer",
     "train_2d_explorer",
     "triplet_zones",
     "verification_explorer",
+    "zero_shot_explorer",  # lesson 14
 ]
