@@ -1,6 +1,7 @@
 # Contrastive Learning, Hands-On
 #   make lab   set up .venv (once) and open JupyterLab on lesson 00, bound to 127.0.0.1
 #   make test  set up .venv with the dev extras (once) and run every test layer
+#              (lint, unit, notebooks in fast mode, notebooks in full mode, browser)
 #
 # Variables:
 #   PYTHON      interpreter used to create the venv (default: python3, must be >= 3.10)
@@ -36,7 +37,7 @@ lab: $(BASE_STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_FLAG) notebooks/00_welcome.ipynb $(LAB_ARGS)
 
 test: $(DEV_STAMP)
-	$(MAKE) --no-print-directory lint unit notebooks ui
+	$(MAKE) --no-print-directory lint unit notebooks full ui
 
 setup: $(BASE_STAMP)
 setup-dev: $(DEV_STAMP)
