@@ -48,7 +48,7 @@ EPS = 1e-8
 
 
 def _check_finite(t: Tensor, name: str) -> None:
-    check_float_tensor(t, name)
+    """Non-empty and finite (the caller has checked that ``t`` is a floating-point tensor)."""
     if t.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(t.shape)})")
     if not all_finite(t):

@@ -8,7 +8,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cl_lessons._checks import all_finite, check_embeddings, check_finite, check_positive_int
+from cl_lessons._checks import (
+    all_finite,
+    as_tensor_1d,
+    check_embeddings,
+    check_finite,
+    check_positive_int,
+)
 from cl_lessons.distances import cosine_similarity, euclidean, manhattan
 from cl_lessons.runtime import resolve_device
 from cl_lessons.training.batches import _as_tensor
@@ -70,9 +76,7 @@ def embed_dataset(
 
 def _pair_index(values, name: str, device) -> Tensor:
     """1-D integer indices (never floats, which would be truncated silently) as ``long``."""
-    t = values.detach() if isinstance(values, Tensor) else torch.as_tensor(np.asarray(values))
-    if t.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
+    t = as_tensor_1d(values, name, None, None)
     if t.numel() and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
         raise ValueError(f"{name} must hold integer indices, got dtype {t.dtype}")
     return t.to(device=device, dtype=torch.long)
