@@ -1,11 +1,11 @@
 """Key press to figure change, in a real browser, for every slider app of lessons 00-06.
 
-Starts JupyterLab (fast mode) and headless Chromium with the UI tests' driver
-(tests/ui/labdriver.py), runs each lesson, then for every slider presses an arrow key on its
-handle and times, inside the page, from the keydown event to the moment the figure next to the
-slider changes (image source or canvas pixels, checked every animation frame). Each press waits
-for the kernel to go idle and the figure to settle before the next one. A slider shown twice
-(the same app displayed again) is measured once.
+Starts JupyterLab (fast mode unless CL_LESSONS_FAST=0 is set) and headless Chromium with the UI
+tests' driver (tests/ui/labdriver.py), runs each lesson, then for every slider presses an arrow key
+on its handle and times, inside the page, from the keydown event to the moment the figure next to
+the slider changes (image source or canvas pixels, checked every animation frame). Each press waits
+for the kernel to go idle and the figure to settle before the next one. A slider shown twice (the
+same app displayed again) is measured once.
 
 Target: median <= 250 ms for sliders that do not retrain. Sliders marked with the CSS class
 `cl-retrain` retrain a model on release: they are measured with fewer presses and have no target.
@@ -52,6 +52,7 @@ def main() -> int:
     parser.add_argument("--presses", type=int, default=10, help="key presses per slider")
     parser.add_argument("--last-lesson", type=int, default=6, help="highest lesson number")
     args = parser.parse_args()
+    os.environ.setdefault("CL_LESSONS_FAST", "1")  # the lab server passes it to the kernels
 
     if reason := browser_missing_reason():
         print(f"cannot measure: {reason}")

@@ -430,3 +430,46 @@ def test_a_library_not_implemented_error_is_not_taken_for_the_stub():
     result = ex.check_euclidean(sparse_view)
     assert "not implemented yet" not in result.message
     assert "your code raised NotImplementedError" in result.message
+
+
+# ----------------------------------------------------------------------------- stand-ins
+
+
+def test_yours_or_ours_uses_yours_once_written_and_ours_until_then(capsys):
+    import torch
+
+    from cl_lessons import exercises
+
+    def verification_accuracy(distances, same, threshold):
+        raise NotImplementedError
+
+    stub = exercises.yours_or_ours(verification_accuracy)
+    d, same = torch.tensor([0.2, 0.9, 0.4]), torch.tensor([1, 0, 0])
+    assert stub(d, same, 0.5) == pytest.approx(2 / 3)
+    assert stub(d, same, 0.5) == pytest.approx(2 / 3)
+    assert capsys.readouterr().out.count("not written yet") == 1  # said once
+
+    def written(distances, same, threshold):
+        return 0.123
+
+    assert exercises.yours_or_ours(written, "verification_accuracy")(d, same, 0.5) == 0.123
+
+    def broken(distances, same, threshold):
+        raise IndexError("a bug of the learner")
+
+    with pytest.raises(IndexError):  # only the unsolved stub is replaced, never a bug
+        exercises.yours_or_ours(broken, "verification_accuracy")(d, same, 0.5)
+    with pytest.raises(ValueError, match="name must be one of"):
+        exercises.yours_or_ours(written)
+
+
+@pytest.mark.parametrize("name", ["verification_accuracy", "my_knn_indices", "cmc"])
+def test_every_stand_in_passes_its_own_check(name):
+    from cl_lessons import exercises
+
+    check = {
+        "verification_accuracy": exercises.check_verification_accuracy,
+        "my_knn_indices": exercises.check_knn_indices,
+        "cmc": exercises.check_cmc_curve,
+    }[name]
+    assert check(exercises.STAND_INS[name], reference=True)

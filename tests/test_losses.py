@@ -73,6 +73,22 @@ def ref_batch_all(x, labels, margin, distance):
     return total / count if count else total
 
 
+def ref_batch_all_nonzero(x, labels, margin, distance):
+    # Hermans et al.'s BA≠0: the hinges' sum over the number of active (> 0) ones, a constant
+    n = x.shape[0]
+    total, active = x.new_zeros(()), 0
+    for a in range(n):
+        for p in range(n):
+            if p == a or labels[p] != labels[a]:
+                continue
+            for q in range(n):
+                if labels[q] != labels[a]:
+                    h = ref_dist(x[a], x[p], distance) - ref_dist(x[a], x[q], distance) + margin
+                    total = total + torch.clamp(h, min=0)
+                    active += int(h.item() > 0)
+    return total / max(active, 1)
+
+
 def ref_batch_hard(x, labels, margin, distance):
     n, out = x.shape[0], []
     for a in range(n):
@@ -209,13 +225,18 @@ def test_triplet_hand_values():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("distance", DISTANCES)
-@pytest.mark.parametrize("mining", ["all", "hard", "semihard"])
+@pytest.mark.parametrize("mining", ["all", "all_nonzero", "hard", "semihard"])
 @pytest.mark.parametrize("margin", [0.1, 1.0])
 @pytest.mark.parametrize(("n", "d", "classes"), [(6, 2, 2), (12, 5, 3), (16, 8, 4)])
 def test_batch_triplet_matches_loop(dtype, distance, mining, margin, n, d, classes):
     x = randn(n, d, dtype=dtype, seed=n + d)
     y = labels_for(n, classes, seed=n)
-    ref = {"all": ref_batch_all, "hard": ref_batch_hard, "semihard": ref_semihard}[mining]
+    ref = {
+        "all": ref_batch_all,
+        "all_nonzero": ref_batch_all_nonzero,
+        "hard": ref_batch_hard,
+        "semihard": ref_semihard,
+    }[mining]
     got = L.batch_triplet_loss(x, y, margin, mining, distance)
     assert got.dtype == dtype
     assert_close(got, ref(x, y, margin, distance), **TOL[dtype])
@@ -265,6 +286,36 @@ def test_batch_triplet_hand_values(mining, expected, dtype):
     assert got.item() == pytest.approx(expected, rel=1e-12 if dtype == torch.float64 else 1e-6)
 
 
+@pytest.mark.parametrize("distance", DISTANCES)
+def test_batch_all_nonzero_divides_by_the_active_triplets(distance):
+    x = randn(12, 4, seed=3, requires_grad=True)
+    y = labels_for(12, 3, seed=3)
+    mean_all = L.batch_triplet_loss(x, y, 0.2, "all", distance)
+    nonzero = L.batch_triplet_loss(x, y, 0.2, "all_nonzero", distance)
+    assert nonzero > mean_all > 0  # some triplets are satisfied, so fewer count
+    (got,) = torch.autograd.grad(nonzero, x)
+    (ref,) = torch.autograd.grad(ref_batch_all_nonzero(x, y, 0.2, distance), x)
+    assert got.abs().sum() > 0
+    assert_close(got, ref, **TOL[torch.float64])
+    # every triplet satisfied: zero, with a zero gradient (no division by zero)
+    far = torch.tensor([[1.0, 0.0], [1.0, 0.01], [-1.0, 0.0], [-1.0, 0.01]], requires_grad=True)
+    loss = L.batch_triplet_loss(far, [0, 0, 1, 1], 1.0, "all_nonzero", distance)
+    loss.backward()
+    assert loss.item() == 0.0 and torch.equal(far.grad, torch.zeros_like(far))
+
+
+def test_batch_all_nonzero_matches_pytorch_metric_learning():
+    pml_losses = pytest.importorskip("pytorch_metric_learning.losses")
+    from pytorch_metric_learning.distances import LpDistance
+    from pytorch_metric_learning.reducers import AvgNonZeroReducer
+
+    x, y = randn(24, 6, seed=5), labels_for(24, 4, seed=5)
+    ref = pml_losses.TripletMarginLoss(
+        margin=0.5, distance=LpDistance(normalize_embeddings=False), reducer=AvgNonZeroReducer()
+    )(x, y)
+    assert_close(L.batch_triplet_loss(x, y, 0.5, "all_nonzero"), ref, **TOL[torch.float64])
+
+
 def test_batch_all_matches_pytorch_metric_learning():
     pml_losses = pytest.importorskip("pytorch_metric_learning.losses")
     from pytorch_metric_learning.distances import LpDistance
@@ -286,7 +337,7 @@ def test_batch_triplet_all_in_chunks_gives_the_same_value(monkeypatch):
     assert_close(whole, ref_batch_all(x, y, 0.3, "euclidean"), **TOL[torch.float64])
 
 
-@pytest.mark.parametrize("mining", ["all", "hard", "semihard"])
+@pytest.mark.parametrize("mining", ["all", "all_nonzero", "hard", "semihard"])
 @pytest.mark.parametrize("labels", [[0, 1, 2, 3], [7, 7, 7, 7], [0]])
 def test_batch_triplet_without_triplets_is_a_zero_with_gradient(mining, labels):
     x = randn(len(labels), 3, requires_grad=True)

@@ -12,9 +12,18 @@ def test_get_device_prefers_cpu_when_asked():
     assert cl.get_device(prefer="cpu") == torch.device("cpu")
 
 
-def test_get_device_default_is_best_available():
-    assert cl.get_device().type == runtime.available_devices()[0]
+def test_get_device_default_is_cuda_else_cpu():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert cl.get_device().type == expected
     assert runtime.available_devices()[-1] == "cpu"
+
+
+def test_mps_only_when_asked(monkeypatch):
+    monkeypatch.setattr(runtime, "_mps_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert runtime.available_devices() == ["mps", "cpu"]
+    assert cl.get_device().type == "cpu"  # not the MPS, although it is there
+    assert runtime.resolve_device("mps").type == "mps"  # asked for: given
 
 
 @pytest.mark.parametrize("name", ["cuda", "mps"])
@@ -50,6 +59,25 @@ def test_seed_everything_returns_a_seeded_generator():
 def test_seed_everything_rejects_bad_seeds(bad):
     with pytest.raises(ValueError, match="seed"):
         cl.seed_everything(bad)
+
+
+def test_seed_offset_moves_every_seed(monkeypatch):
+    monkeypatch.delenv("CL_LESSONS_SEED_OFFSET", raising=False)
+    base = torch.rand(3, generator=cl.seed_everything(5))
+    monkeypatch.setenv("CL_LESSONS_SEED_OFFSET", "2")
+    moved = torch.rand(3, generator=cl.seed_everything(3))
+    assert torch.equal(base, moved)  # 3 + 2 == 5
+    assert not torch.equal(base, torch.rand(3, generator=cl.seed_everything(5)))
+    monkeypatch.setenv("CL_LESSONS_SEED_OFFSET", "1")
+    wrapped = torch.rand(3, generator=cl.seed_everything(2**32 - 1))
+    assert torch.equal(wrapped, torch.rand(3, generator=torch.Generator().manual_seed(0)))
+
+
+@pytest.mark.parametrize("bad", ["-1", "one", "1.5"])
+def test_seed_offset_rejects_bad_values(monkeypatch, bad):
+    monkeypatch.setenv("CL_LESSONS_SEED_OFFSET", bad)
+    with pytest.raises(ValueError, match="CL_LESSONS_SEED_OFFSET"):
+        cl.seed_everything(0)
 
 
 def test_fast_reads_the_environment_at_call_time(monkeypatch):

@@ -463,6 +463,25 @@ def test_embedding_explorer_neighbours_and_images():
     assert len(np.unique(app.artists["points"].get_facecolors(), axis=0)) == 1
 
 
+def test_embedding_explorer_captions_stay_off_the_next_row():
+    # the captions of the first row once covered the thumbnails of the second
+    rng = np.random.default_rng(0)
+    n = 40
+    labels = np.arange(n) % 4
+    emb = rng.normal(size=(n, 6)) + 3.0 * np.eye(6)[labels]
+    images = rng.uniform(size=(n, 16, 16))
+    app = widgets.embedding_explorer(emb, labels, images=images, k=11)
+    app.fig.canvas.draw()
+    renderer = app.fig.canvas.get_renderer()
+    ix, (ch, _), cols = app.ax_images, app._cell, app._COLS
+    to_px = ix.transData.transform
+    for slot, caption in enumerate(app.artists["captions"][:cols]):
+        assert caption.get_text(), slot
+        box = caption.get_window_extent(renderer)
+        next_row_top = to_px((0.0, ch - 0.5))[1]  # the top edge of the second row's pixels
+        assert box.y0 > next_row_top + 1, (slot, box.y0, next_row_top)
+
+
 def test_embedding_explorer_projections_are_cached(monkeypatch):
     emb, labels, _ = _tiny_embedding()
     calls = []
@@ -583,6 +602,11 @@ def test_train_2d_explorer_retrains_on_release_and_caches():
     assert len(app.cache) == 3
     np.testing.assert_allclose(app.artists["train"].get_offsets(), first)
     assert 0.0 <= app.result["accuracy"] <= 1.0
+    # the status line and the figure describe the same run: setting, cache, training time
+    seconds = f"{app.result['seconds']:.2f} s"
+    assert "contrastive, margin = 1.0" in app.status.value and "cache" in app.status.value
+    assert "contrastive, margin = 1.0" in app.ax.get_title()
+    assert seconds in app.status.value and seconds in app.ax_loss.get_title()
 
 
 def test_train_2d_is_seeded_and_leaves_global_state_alone():
@@ -619,7 +643,11 @@ def test_hypersphere_view_toy_spread_changes_alignment():
     app.controls["spread"].value = 2.0
     assert app.alignment > tight + 0.3
     assert not np.allclose(app.artists["classes"][0].get_data_3d()[0], xs)
-    assert f"alignment = {app.alignment:.2f}" in app.ax.get_title()
+    title = app.ax.get_title()
+    assert f"alignment = {app.alignment:.2f}" in title
+    # the figure says what it shows and which way is better
+    assert "unit sphere" in title and "lower: classes tighter" in title
+    assert "lower: more spread out" in title
     app.update(elev=60, azim=-100)
     assert (app.ax.elev, app.ax.azim) == (60, -100)
 
@@ -693,3 +721,22 @@ def test_no_text_in_an_app_is_smaller_than_readable(factory):
     sizes = [t.get_fontsize() for t in app.fig.findobj(Text) if t.get_visible() and t.get_text()]
     assert sizes and min(sizes) >= MIN_FONT_PT
     app.close()
+
+
+# ----------------------------------------------------------------------------- static copies
+
+
+def test_app_display_data_carries_a_png_and_a_readable_line():
+    import base64
+
+    app = widgets.margin_explorer(margin=1.0)
+    bundle = app._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # the live view is still there
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(b"\x89PNG") and png == app.png()
+    text = bundle["text/plain"]
+    assert text.startswith("MarginExplorer: ") and "children=" not in text
+    assert "margin = 1.00" in text and app.view.tooltip in text
+    app.update(margin=0.5)
+    assert "margin = 0.50" in app._repr_mimebundle_()["text/plain"]  # the current state
+    assert "margin = 0.50" in app.view.tooltip

@@ -42,8 +42,10 @@ from cl_lessons.exercises.lesson12_eval import (
 )
 from cl_lessons.exercises.lesson13 import check_chunked_info_nce, check_gather_backward
 from cl_lessons.exercises.lesson14 import check_clip_loss, check_zero_shot_predict
+from cl_lessons.exercises.stand_ins import STAND_INS, yours_or_ours
 
 __all__ = [
+    "STAND_INS",
     "CheckFailed",
     "CheckResult",
     "check_alignment",
@@ -87,4 +89,5 @@ __all__ = [
     "check_zero_shot_predict",
     "exercise_check",
     "expect_close",
+    "yours_or_ours",
 ]

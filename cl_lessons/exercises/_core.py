@@ -11,6 +11,8 @@ import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
+from cl_lessons._theme import TEXT_COLOUR
+
 __all__ = [
     "CheckFailed",
     "CheckResult",
@@ -70,18 +72,22 @@ class CheckResult:
         return f"[{mark}] {self.name}: {self.message}"
 
     def _repr_html_(self) -> str:
+        # Text in the front end's own text colour (JupyterLab's CSS variable, dark theme too;
+        # near-black where there is no such variable): readable on any background. The colour
+        # that tells passed from not yet is in the border, where 3:1 is enough.
+        text = f"color: {TEXT_COLOUR}"
         if self.reference:
             mark = "passes" if self.passed else "FAILS (a bug of the course: please report it)"
             return (
-                '<div style="border-left: 4px solid #999; padding: 4px 10px; margin: 4px 0; '
-                f'color: #555"><b>{html.escape(self.name)}</b> &mdash; the reference solution '
-                f"{mark}. This is the course's solution, not your code: your own result is the "
-                "card of the exercise cell above.</div>"
+                '<div class="cl-card" style="border-left: 4px solid #999; padding: 4px 10px; '
+                f'margin: 4px 0; {text}"><b>{html.escape(self.name)}</b> &mdash; the reference '
+                f"solution {mark}. This is the course's solution, not your code: your own result "
+                "is the card of the exercise cell above.</div>"
             )
         colour, mark = ("#0072B2", "&#10004; passed") if self.passed else ("#D55E00", "not yet")
         return (
-            f'<div style="border-left: 4px solid {colour}; padding: 4px 10px; margin: 4px 0">'
-            f"<b>{html.escape(self.name)}</b> &mdash; <span style='color:{colour}'>{mark}</span>"
+            f'<div class="cl-card" style="border-left: 6px solid {colour}; padding: 4px 10px; '
+            f'margin: 4px 0; {text}"><b>{html.escape(self.name)}</b> &mdash; <b>{mark}</b>'
             f"<br>{html.escape(self.message)}</div>"
         )
 

@@ -21,7 +21,7 @@ from cl_lessons.losses._common import (
     _zero_loss,
 )
 
-MININGS = ("all", "hard", "semihard")
+MININGS = ("all", "all_nonzero", "hard", "semihard")
 
 
 _CHUNK_ELEMENTS = 1 << 24  # batch-all builds (chunk, K, N) hinge blocks of at most this size
@@ -131,15 +131,17 @@ class _BatchAllHinge(torch.autograd.Function):
         # values and active hinges from `exact` (direct differences, so a triplet exactly on the
         # margin is inactive, as relu's gradient at 0, not decided by the Gram round-off of
         # `dist`); the gradient goes to `dist`, the differentiable matrix of the same distances
-        total = exact.new_zeros(())
+        total, active = exact.new_zeros(()), exact.new_zeros(())
         for _, hinge in _BatchAllHinge._blocks(exact, members, real, neg, margin):
+            active += (hinge > 0).sum()
             total += hinge.clamp_(min=0.0).sum()
         ctx.save_for_backward(exact, members, real, neg)
         ctx.margin = margin
-        return total
+        ctx.mark_non_differentiable(active)
+        return total, active  # the sum of the hinges, and how many of them are > 0
 
     @staticmethod
-    def backward(ctx, grad: Tensor):
+    def backward(ctx, grad: Tensor, _grad_active: Tensor | None = None):
         dist, members, real, neg = ctx.saved_tensors
         with torch.no_grad():  # how many active hinges each distance enters, with its sign
             active = torch.zeros_like(dist)  # (N, N)
@@ -151,14 +153,18 @@ class _BatchAllHinge(torch.autograd.Function):
         return active * grad, None, None, None, None, None
 
 
-def _batch_all(x: Tensor, labels: Tensor, neg: Tensor, margin: float, distance: str) -> Tensor:
-    # mean over every valid triplet, zeros included
+def _batch_all(
+    x: Tensor, labels: Tensor, neg: Tensor, margin: float, distance: str, nonzero: bool = False
+) -> Tensor:
+    # mean over every valid triplet, zeros included; or (nonzero) over the active ones only
     members, real = _positive_slots(labels)  # (N, K_max) each
     count = int((real.sum(1) * neg.sum(1)).sum())
     if count == 0:
         return _zero_loss(x)
     dist, exact = _pairwise_distance(x, distance), _decision_distance(x, distance)  # (N, N) each
-    return _BatchAllHinge.apply(dist, exact, members, real, neg, margin) / count
+    total, active = _BatchAllHinge.apply(dist, exact, members, real, neg, margin)
+    # the count of active triplets is a constant of the step, as in Hermans et al.'s BA≠0
+    return total / (active.clamp(min=1) if nonzero else count)
 
 
 def _batch_hard(x: Tensor, labels: Tensor, margin: float, distance: str) -> Tensor:
@@ -266,6 +272,9 @@ def batch_triplet_loss(
     ``label[n] != label[a]``. With ``h(a, p, n) = max(d(a, p) - d(a, n) + margin, 0)``:
 
     * ``"all"`` (batch-all): the mean of ``h`` over every valid triplet, zeros included;
+    * ``"all_nonzero"`` (Hermans et al.'s BA≠0): the same sum divided by the number of active
+      triplets (``h > 0``) instead, so the loss does not fade as more triplets are satisfied
+      (a batch with none active gives 0); the count is a constant of the step, no gradient;
     * ``"hard"`` (batch-hard, Hermans et al. 2017): per anchor with at least one positive and
       one negative, ``max(max_p d(a, p) - min_n d(a, n) + margin, 0)``; mean over those anchors;
     * ``"semihard"`` (FaceNet, with the semantics of TF-Addons ``triplet_semihard_loss``): for each
@@ -293,7 +302,7 @@ def batch_triplet_loss(
         embeddings: the batch.
         labels: integer class labels, one per row.
         margin: >= 0.
-        mining: ``"all"``, ``"hard"`` or ``"semihard"``.
+        mining: ``"all"``, ``"all_nonzero"``, ``"hard"`` or ``"semihard"``.
         distance: ``"euclidean"`` or ``"cosine"`` (``d = 1 - cos``).
 
     Returns:
@@ -318,6 +327,6 @@ def batch_triplet_loss(
     if mining == "hard":
         return _batch_hard(embeddings, labels, margin, distance)
     pos, neg = _label_masks(labels)  # (N, N) each
-    if mining == "all":
-        return _batch_all(embeddings, labels, neg, margin, distance)
+    if mining in ("all", "all_nonzero"):
+        return _batch_all(embeddings, labels, neg, margin, distance, mining == "all_nonzero")
     return _batch_semihard(embeddings, pos, neg, margin, distance)

@@ -39,6 +39,7 @@ Files (the names above are re-exported here, so import from ``cl_lessons.widgets
                     errors).
     _controls.py    Factories for the sliders and dropdowns every app uses, and the retrain-button
                     style.
+    _export.py      What an app shows without a kernel: a PNG of its figure and a line of text.
     distance.py     ``distance_explorer``: Euclidean, cosine and Manhattan distance between two
                     points you move.
     gallery.py      ``gallery_explorer``: a probe, its top-k gallery matches, and accept / reject at

@@ -14,8 +14,11 @@ import ipywidgets as widgets
 import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from traitlets import Unicode
 
 from cl_lessons._checks import check_int_in, check_number_in
+from cl_lessons._theme import ERROR_BORDER, TEXT_COLOUR
+from cl_lessons.widgets import _export
 
 _DPI = 80  # pixels per inch of the rendered figures: sharp enough, fast to render and encode
 
@@ -121,6 +124,17 @@ def _snap(w: widgets.Widget, value: float) -> float:
     return round(float(min(max(w.min + k * step, w.min), w.max)), 12)  # 0.35, not 0.35...03
 
 
+class _FigureImage(widgets.Image):
+    """An ``Image`` with a hover text (``tooltip``): the figure's description, in words.
+
+    ipywidgets 8's front end shows a ``tooltip`` only beside a ``description`` (its view reads
+    the description's length, and an ``Image`` has none: the view then fails to render), so this
+    image carries an empty one.
+    """
+
+    description = Unicode("").tag(sync=True)
+
+
 class App(widgets.VBox):
     """Base class of the apps: controls, one figure, a status line, coalesced redraws.
 
@@ -175,6 +189,7 @@ class App(widgets.VBox):
         self.n_full_draws = 0
         self.fig, self.view = self._make_figure(figsize)
         self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="1.5em"))
+        self.status.add_class("cl-status")
         box = widgets.HBox(
             [*self.controls.values(), *extra],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
@@ -204,7 +219,7 @@ class App(widgets.VBox):
 
         fig = Figure(figsize=figsize, dpi=_DPI, layout="constrained")
         FigureCanvasAgg(fig)
-        image = widgets.Image(
+        image = _FigureImage(
             format="png",
             width=width,
             height=height,
@@ -232,9 +247,15 @@ class App(widgets.VBox):
                 self.fig.canvas.draw_idle()
             else:
                 self.view.value = self.png()
+                self.view.tooltip = _export.describe(self)  # the figure, in words
             self.n_renders += 1
         except Exception as err:  # shown in the app, not lost in the log
             self._show_error(err)
+
+    def _repr_mimebundle_(self, **kwargs):
+        # the widget view for a live front end, and a PNG of the figure beside it for every
+        # viewer without a kernel (GitHub, nbviewer, nbconvert's HTML, the course site)
+        return _export.static_bundle(self, super()._repr_mimebundle_(**kwargs))
 
     def _dynamic(self, *artists) -> None:
         """Register artists that change on every update (drawn over a cached background)."""
@@ -425,8 +446,9 @@ class App(widgets.VBox):
         self._error_shown = True
         tb = "".join(traceback.format_exception(type(err), err, err.__traceback__))
         self.status.value = (
-            '<div style="color:#B00020;font-family:monospace">'
-            f"<b>{html.escape(type(err).__name__)}</b>: {html.escape(str(err))}"
+            f'<div style="color:{TEXT_COLOUR};border-left:4px solid {ERROR_BORDER};'
+            'padding-left:6px;font-family:monospace">'
+            f"&#9888; <b>{html.escape(type(err).__name__)}</b>: {html.escape(str(err))}"
             "<details><summary>traceback</summary>"
             f'<pre style="font-size:smaller">{html.escape(tb)}</pre></details></div>'
         )
@@ -434,4 +456,4 @@ class App(widgets.VBox):
     def _say(self, message: str) -> None:
         """Show a progress or information message in the status line."""
         self._error_shown = False
-        self.status.value = f'<span style="color:#444">{html.escape(message)}</span>'
+        self.status.value = f'<span style="color:{TEXT_COLOUR}">{html.escape(message)}</span>'

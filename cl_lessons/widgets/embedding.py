@@ -89,8 +89,10 @@ class EmbeddingExplorer(App):
         if ix is not None:
             rows = -(-(k_max + 1) // self._COLS)
             h, w = images.shape[1:3]
-            self._cell = (h + 2, w + 2)
-            shape = (rows * (h + 2), self._COLS * (w + 2), *images.shape[3:])
+            # each thumbnail has a blank band below it for its caption, so a caption never
+            # covers the thumbnail of the next row
+            self._cell = (h + max(2, round(0.6 * h)), w + 2)
+            shape = (rows * self._cell[0], self._COLS * self._cell[1], *images.shape[3:])
             self._mosaic = np.full(shape, np.nan)
             self._vmin, self._vmax = float(np.nanmin(images)), float(np.nanmax(images))
             cmap = matplotlib.colormaps["gray"].with_extremes(bad="white")
@@ -103,8 +105,8 @@ class EmbeddingExplorer(App):
             )
             art["captions"] = [
                 ix.text(
-                    (i % self._COLS) * (w + 2) + w / 2,
-                    (i // self._COLS) * (h + 2) + h + 0.6,
+                    (i % self._COLS) * self._cell[1] + w / 2,
+                    (i // self._COLS) * self._cell[0] + h + 0.3,
                     "",
                     ha="center",
                     va="top",
@@ -170,12 +172,10 @@ class EmbeddingExplorer(App):
         )
         if self.ax_images is not None:
             self._mosaic[:] = np.nan
-            h, w = self._cell[0] - 2, self._cell[1] - 2
+            (ch, cw), (h, w) = self._cell, self.images.shape[1:3]
             for slot, idx in enumerate([q, *nn.tolist()]):
                 r, c = divmod(slot, self._COLS)
-                self._mosaic[r * (h + 2) : r * (h + 2) + h, c * (w + 2) : c * (w + 2) + w] = (
-                    self.images[idx]
-                )
+                self._mosaic[r * ch : r * ch + h, c * cw : c * cw + w] = self.images[idx]
             art["mosaic"].set_data(self._mosaic)
             for slot, txt in enumerate(art["captions"]):
                 if slot == 0:

@@ -82,11 +82,13 @@ class HypersphereView(App):
             self._set_points(raw)
             self._shown_spread = v["spread"]
         self.ax.view_init(elev=float(v["elev"]), azim=float(v["azim"]))
-        title = f"uniformity = {self.uniformity:.2f}"
+        scores = f"uniformity = {self.uniformity:.2f} (lower: more spread out)"
         if self.labels is not None:
-            title = f"alignment = {self.alignment:.2f}, " + title
+            scores = f"alignment = {self.alignment:.2f} (lower: classes tighter), " + scores
+        what = "toy data" if self.toy else "embeddings"
+        title = f"{what} on the unit sphere, coloured by class\n{scores}"
         if self.toy:
-            title += f"\n(toy data, spread = {v['spread']:.2f})"
+            title += f"\nspread = {v['spread']:.2f}"
         self.ax.set_title(title, fontsize="medium")
 
 

@@ -169,10 +169,12 @@ class Train2DExplorer(App):
             round(float(v["margin"]), 4),
         )
         if key in self.cache:
-            return self.cache[key]
+            done = self.cache[key]
+            self._say(f"{self._what(v)}: shown from the cache (trained in {done['seconds']:.2f} s)")
+            return done
         Xtr, ytr, Xte, yte = _toy_data(v["dataset"], self.n, self.seed)
         self.progress.value = 0
-        self._say(f"training {v['loss']} ({key[2]}), margin {v['margin']:.1f}…")
+        self._say(f"training {self._what(v)}…")
         start = time.perf_counter()
 
         def tick(step: int) -> None:
@@ -194,7 +196,7 @@ class Train2DExplorer(App):
         acc = float((classes[pred] == yte.numpy()).mean())
         seconds = time.perf_counter() - start
         self.progress.value = self.steps
-        self._say(f"trained in {seconds:.2f} s")
+        self._say(f"{self._what(v)}: trained in {seconds:.2f} s")
         result = {
             "z_train": ztr,
             "y_train": ytr.numpy(),
@@ -206,6 +208,12 @@ class Train2DExplorer(App):
         }
         self.cache[key] = result
         return result
+
+    @staticmethod
+    def _what(v: dict) -> str:
+        """The setting in words, as the status line and the figure's title both say it."""
+        what = v["loss"] + (f" ({v['mining']})" if v["loss"] == "triplet" else "")
+        return f"{what}, margin = {v['margin']:.1f}"
 
     def _apply(self) -> None:
         v = self.values
@@ -231,12 +239,10 @@ class Train2DExplorer(App):
         h = r["history"]
         art["loss_curve"].set_data(np.arange(1, len(h) + 1), h)
         self.ax_loss.set_ylim(0, float(h.max()) * 1.05 + 1e-9)
-        what = v["loss"] + (f" ({v['mining']})" if v["loss"] == "triplet" else "")
         self.ax.set_title(
-            f"{what}, margin = {v['margin']:.1f}: held-out kNN accuracy = {r['accuracy']:.2f}",
-            fontsize="medium",
+            f"{self._what(v)}: held-out kNN accuracy = {r['accuracy']:.2f}", fontsize="medium"
         )
-        self.ax_loss.set_title(f"loss (retrained in {r['seconds']:.2f} s)", fontsize="medium")
+        self.ax_loss.set_title(f"loss (trained in {r['seconds']:.2f} s)", fontsize="medium")
 
 
 def train_2d_explorer(

@@ -57,8 +57,8 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT_DIR = Path(os.environ.get("CL_UI_SCREENSHOTS", ROOT / "artifacts" / "ui-screenshots"))
 RETRAIN_CLASS = "cl-retrain"
-# Generous: in fast mode a lesson takes up to ~2 minutes on a busy 2-core CPU.
-RUN_TIMEOUT_S = float(os.environ.get("CL_UI_RUN_TIMEOUT", "300"))
+# Generous: in full mode a lesson takes up to ~2 minutes on a quiet 2-core CPU, more when busy.
+RUN_TIMEOUT_S = float(os.environ.get("CL_UI_RUN_TIMEOUT", "480"))
 FIGURE_TIMEOUT_S = 20.0
 RETRAIN_TIMEOUT_S = 120.0
 VIEWPORT = {"width": 1280, "height": 900}
@@ -104,8 +104,8 @@ class LabServer:
 
     The server root holds `notebooks/` (a copy of the repository's), `assets/` and `ui_fixtures/`
     (tests/ui/fixtures), so nothing the browser does can change a file of the repository. Config,
-    data, runtime, settings and workspace directories are temporary too; the kernel runs in fast
-    mode (CL_LESSONS_FAST=1).
+    data, runtime, settings and workspace directories are temporary too; the kernel runs in full
+    mode, what a learner runs, unless the environment sets CL_LESSONS_FAST=1.
 
     Args:
         workdir: an empty temporary directory the server may own.
@@ -170,7 +170,7 @@ class LabServer:
             cmd.append("--allow-root")
         env = dict(os.environ)
         env.update(
-            CL_LESSONS_FAST="1",
+            CL_LESSONS_FAST=os.environ.get("CL_LESSONS_FAST", "0"),
             JUPYTER_CONFIG_DIR=str(self.workdir / "config"),
             JUPYTER_DATA_DIR=str(self.workdir / "data"),
             JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),
@@ -294,6 +294,58 @@ window.__clUI = {
     }
     return parts.join('');
   },
+  // How much of a figure is drawn: the shares of its pixels that are not near-white, and that
+  // are coloured (not grey). ipywidgets images are data URLs of this page, so they can be read
+  // back. An empty axes is a grey frame and tick labels: a few percent of ink, no colour.
+  ink(slider) {
+    const { figures } = this.figures(slider);
+    let drawn = 0, coloured = 0, total = 0;
+    for (const f of figures) {
+      if (f.tagName === 'IMG' && !(f.complete && f.naturalWidth)) continue;
+      const w = f.tagName === 'IMG' ? f.naturalWidth : f.width;
+      const h = f.tagName === 'IMG' ? f.naturalHeight : f.height;
+      if (!w || !h) continue;
+      const c = document.createElement('canvas');
+      c.width = w; c.height = h;
+      const ctx = c.getContext('2d');
+      try { ctx.drawImage(f, 0, 0); } catch (e) { continue; }
+      const px = ctx.getImageData(0, 0, w, h).data;
+      for (let k = 0; k < px.length; k += 16) {  // every 4th pixel is plenty
+        total += 1;
+        if (px[k + 3] <= 16) continue;
+        const hi = Math.max(px[k], px[k + 1], px[k + 2]);
+        const lo = Math.min(px[k], px[k + 1], px[k + 2]);
+        if (lo < 235) drawn += 1;
+        if (hi - lo > 48) coloured += 1;
+      }
+    }
+    return total ? [drawn / total, coloured / total] : null;
+  },
+  // Signatures of every figure outside the slider's own app (and outside other displays of
+  // the same widget model): moving a slider must not redraw someone else's figure.
+  foreign(slider) {
+    const own = this.app(slider).app.split('#')[0];
+    const mine = slider.closest('.jp-OutputArea-child');
+    const out = {};
+    const nb = window.__clNotebook;
+    this.notebook().querySelectorAll('.jp-OutputArea-child').forEach((child, n) => {
+      if (child === mine || !child.querySelector('.jupyter-widgets')) return;
+      const cellNode = child.closest('.jp-Cell');
+      const cell = nb.content.widgets.findIndex(w => w.node === cellNode);
+      const k = [...child.parentElement.children].indexOf(child);
+      let model = '';
+      if (cell >= 0 && k >= 0 && k < nb.content.widgets[cell].model.outputs.length) {
+        const data = nb.content.widgets[cell].model.outputs.get(k).toJSON().data || {};
+        const view = data['application/vnd.jupyter.widget-view+json'];
+        if (view) model = view.model_id;
+      }
+      if (model && model === own) return;
+      child.querySelectorAll('.jupyter-widgets img').forEach((img, j) => {
+        out[`cell ${cell} output ${k} image ${j}`] = img.src.length + ':' + img.src.slice(-64);
+      });
+    });
+    return out;
+  },
   // the handle's exact value (aria-valuenow is rounded to one decimal by noUiSlider)
   value(slider) {
     const target = slider.querySelector('.noUi-target');
@@ -348,6 +400,7 @@ window.__clUI = {
         .includes('Traceback (most recent call last)'),
       value: this.value(slider),
       signature: this.signature(slider),
+      ink: this.ink(slider),
     };
   },
   state(i) { return this.describe(this.sliders()[i], i); },
@@ -410,6 +463,20 @@ class SliderResult:
     seconds: float = 0.0
     traceback_shown: bool = False
     skipped: str | None = None
+    # shares of the figure's pixels that are drawn (not white) and coloured (not grey)
+    ink_before: tuple[float, float] | None = None
+    ink_after: tuple[float, float] | None = None
+    foreign_changed: list[str] = field(default_factory=list)  # other apps' figures it redrew
+
+    @property
+    def plausible(self) -> bool:
+        """The new figure is a drawing, not an empty axes: at least 2 % of its pixels are ink,
+        and a figure that had colour (curves, points, colour maps) keeps at least a quarter of
+        it (an empty axes is a grey frame with tick labels)."""
+        if self.ink_before is None or self.ink_after is None:
+            return True  # no image (a text app or ipympl canvas): nothing to measure
+        (ink, colour), (_, colour_before) = self.ink_after, self.ink_before
+        return ink >= 0.02 and (colour_before < 0.005 or colour >= 0.25 * colour_before)
 
     @property
     def readout_ok(self) -> bool:
@@ -439,6 +506,14 @@ class SliderResult:
         name = f"slider {self.index} ({self.label or 'no label'}, figure: {self.kind})"
         if not self.figure_changed:
             return f"{name}: the figure did not change after the key presses"
+        if not self.plausible:
+            return (
+                f"{name}: the new figure looks empty (drawn, coloured pixels: "
+                f"{self.ink_after[0]:.1%}, {self.ink_after[1]:.1%}; before: "
+                f"{self.ink_before[0]:.1%}, {self.ink_before[1]:.1%})"
+            )
+        if self.foreign_changed:
+            return f"{name}: it also redrew other apps' figures: {', '.join(self.foreign_changed)}"
         if not self.readout_ok:
             return (
                 f"{name}: the readout shows {self.readout_after!r}, not the new value "
@@ -489,6 +564,9 @@ class NotebookReport:
     sliders: list[SliderResult] = field(default_factory=list)
     texts: list[TextBoxResult] = field(default_factory=list)  # one text box per app
     distorted: list[str] = field(default_factory=list)  # images not at their aspect ratio
+    shrunk: list[str] = field(default_factory=list)  # static figures scaled down to fit
+    truncated: list[str] = field(default_factory=list)  # widget labels cut off
+    undescribed: list[str] = field(default_factory=list)  # app figures without a text line
     noise: list[str] = field(default_factory=list)  # stray reprs and stderr output
     screenshot: Path | None = None
 
@@ -504,6 +582,9 @@ class NotebookReport:
         out += [p for s in self.sliders if (p := s.problem())]
         out += [p for t in self.texts if (p := t.problem())]
         out += [f"in a narrow window: {d}" for d in self.distorted]
+        out += [f"scaled down, its text too small: {d}" for d in self.shrunk]
+        out += [f"label cut off: {t}" for t in self.truncated]
+        out += self.undescribed
         out += self.noise
         return out
 
@@ -701,10 +782,12 @@ class LabPage:
             kind=before["kind"],
             retrain=before["retrain"],
             readout_before=before["readout"],
+            ink_before=before["ink"],
         )
         if before["disabled"]:
             result.skipped = "disabled"
             return result
+        foreign = self.foreign(index)
         start = time.monotonic()
         self.press(index, "ArrowRight", presses)
         if self.state(index)["value"] == before["value"]:
@@ -726,7 +809,14 @@ class LabPage:
         result.readout_after = after["readout"]
         result.value_after = after["value"]
         result.traceback_shown = after["traceback"]
+        result.ink_after = after["ink"]
+        now = self.foreign(index)
+        result.foreign_changed = [k for k, sig in foreign.items() if now.get(k, sig) != sig]
         return result
+
+    def foreign(self, index: int) -> dict[str, str]:
+        """Signatures of the figures of every other app (see `__clUI.foreign`)."""
+        return self.js("i => window.__clUI.foreign(window.__clUI.sliders()[i])", index)
 
     def text_states(self) -> list[dict[str, Any]]:
         return self.js("window.__clUI.texts().map((t, i) => window.__clUI.textState(i))")
@@ -784,6 +874,60 @@ class LabPage:
             )
         finally:
             self.page.set_viewport_size(VIEWPORT)
+
+    def shrunk_figures(self, least: float = 0.9) -> list[str]:
+        """Static figures (PNG outputs of cells, not widgets) shown at less than `least` of their
+        pixel width in the default window: their text shrinks with them (a four-panel figure
+        at 61 % puts 10-point labels at 6 px)."""
+        return self.js(
+            """least => {
+              const nb = window.__clNotebook;
+              const bad = [];
+              nb.content.widgets.forEach((cell, i) => {
+                cell.node.querySelectorAll('.jp-RenderedImage img').forEach((img, j) => {
+                  if (img.closest('.jupyter-widgets') || !img.naturalWidth) return;
+                  const ratio = img.clientWidth / img.naturalWidth;
+                  if (ratio < least)
+                    bad.push(`cell ${i} figure ${j}: ${img.naturalWidth} px wide, shown at ` +
+                             `${Math.round(100 * ratio)} %`);
+                });
+              });
+              return bad;
+            }""",
+            least,
+        )
+
+    def undescribed_figures(self) -> list[str]:
+        """Figures of the course's apps (an output that holds a `.cl-status` line) without a
+        text description (the image's `title`, shown on hover and read by screen readers)."""
+        return self.js(
+            """() => {
+              const bad = [];
+              window.__clUI.notebook().querySelectorAll('.cl-status').forEach((status, i) => {
+                const app = status.closest('.jp-OutputArea-child');
+                if (!app) return;
+                app.querySelectorAll('img').forEach(img => {
+                  if (!(img.getAttribute('title') || '').trim())
+                    bad.push(`app ${i}: an image without a description`);
+                });
+              });
+              return bad;
+            }"""
+        )
+
+    def truncated_labels(self) -> list[str]:
+        """Widget descriptions cut off by their box ("dimensio…" for "dimension D")."""
+        return self.js(
+            """() => {
+              const bad = [];
+              window.__clUI.notebook().querySelectorAll('.widget-label').forEach(el => {
+                if (el.offsetParent && el.scrollWidth > el.clientWidth + 1)
+                  bad.push(`"${el.textContent.trim()}" ` +
+                           `(${el.scrollWidth} px in ${el.clientWidth})`);
+              });
+              return bad;
+            }"""
+        )
 
     def screenshot(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -856,6 +1000,9 @@ def check_notebook(
                 if state["app"] not in seen_texts:
                     seen_texts.add(state["app"])
                     report.texts.append(lab.exercise_text(state["index"], figure_timeout))
+            report.shrunk = lab.shrunk_figures()
+            report.truncated = lab.truncated_labels()
+            report.undescribed = lab.undescribed_figures()
             report.distorted = lab.distorted_images()
         if screenshot is not None:
             report.screenshot = lab.screenshot(screenshot)

@@ -1,8 +1,10 @@
 """The UI checker must be able to fail: run it on deliberately broken fixture notebooks.
 
 tests/ui/fixtures/ is served as ui_fixtures/. broken_widget.ipynb holds a working app (control),
-an app whose callback raises, one whose slider is not wired to its figure, and a widget that
-cannot be displayed, and one that redraws but then prints a traceback in the app;
+an app whose callback raises, one whose slider is not wired to its figure, one that redraws but
+then prints a traceback in the app, one that redraws an empty axes, one that also redraws the
+first app's figure, a dropdown whose description is cut off, and a widget that cannot be
+displayed;
 error_cell.ipynb raises in a cell; ipympl_app.ipynb is a working canvas
 app with a `cl-retrain` slider; ipympl_course_app.ipynb shows a cl_lessons app on an ipympl canvas.
 """
@@ -20,7 +22,7 @@ FIGURE_TIMEOUT_S = 4.0
 def test_checker_fails_on_broken_widgets(lab: LabPage) -> None:
     report = check_notebook(lab, "ui_fixtures/broken_widget.ipynb", figure_timeout=FIGURE_TIMEOUT_S)
     by_label = {s.label: s for s in report.sliders}
-    assert sorted(by_label) == ["raises", "reports", "unwired", "working"]
+    assert sorted(by_label) == ["crosstalk", "empties", "raises", "reports", "unwired", "working"]
     assert by_label["working"].problem() is None
     assert by_label["working"].readout_after == "4"  # 1 + three ArrowRight presses
     for label in ("raises", "unwired"):
@@ -32,10 +34,20 @@ def test_checker_fails_on_broken_widgets(lab: LabPage) -> None:
     reports = by_label["reports"]
     assert reports.figure_changed and reports.traceback_shown
     assert "traceback" in reports.problem()
+    empties = by_label["empties"]
+    assert empties.figure_changed and not empties.plausible
+    assert "looks empty" in empties.problem()
+    assert by_label["working"].plausible and by_label["working"].ink_after[1] > 0.005
+    crosstalk = by_label["crosstalk"]
+    assert crosstalk.figure_changed and crosstalk.plausible
+    assert len(crosstalk.foreign_changed) == 1, crosstalk.foreign_changed
+    assert "other apps' figures" in crosstalk.problem()
+    assert by_label["working"].foreign_changed == []
     assert len(report.widget_errors) == 1, report.widget_errors
     print(report.widget_errors)
     problems = report.problems()
-    assert len(problems) == 4, problems
+    assert len(report.truncated) == 1 and "far too long" in report.truncated[0], report.truncated
+    assert len(problems) == 7, problems
     assert report.errors == [] and report.unexecuted == []
 
 
