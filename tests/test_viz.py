@@ -221,6 +221,13 @@ def test_as_images_layouts(shape, out):
     assert viz.as_images(np.zeros(shape)).shape == out
 
 
+def test_image_grid_fits_a_notebook_at_full_size():
+    # a wide grid was shown scaled down to 84 % in JupyterLab, its titles with it
+    fig = viz.image_grid(np.zeros((20, 16)), ncols=20)
+    assert fig.get_figwidth() <= 9.5 + 1e-9
+    assert viz.image_grid(np.zeros((3, 16)), ncols=3).get_figwidth() == pytest.approx(3.9)
+
+
 def test_image_grid_titles_and_bad_input():
     fig = viz.image_grid(np.arange(5 * 16).reshape(5, 16), titles=list("abcde"), ncols=3)
     shown = [ax for ax in fig.axes if ax.images]

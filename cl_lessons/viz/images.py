@@ -67,8 +67,14 @@ def image_grid(
         raise ValueError(f"titles must have one entry per image ({len(img)}), got {len(titles)}")
     ncols = min(ncols, len(img))
     nrows = -(-len(img) // ncols)
+    # at most 9.5 inches wide: a notebook shows it at full size, so its titles stay readable
+    cell = min(1.3, 9.5 / ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(1.3 * ncols, 1.45 * nrows), squeeze=False, layout="constrained"
+        nrows,
+        ncols,
+        figsize=(cell * ncols, (cell + 0.15) * nrows),
+        squeeze=False,
+        layout="constrained",
     )
     for i, ax in enumerate(axes.ravel()):
         ax.set_axis_off()
