@@ -713,7 +713,7 @@ def test_no_text_in_an_app_is_smaller_than_readable(factory):
     # a projector shows the figure at its natural size: x-small legends were 6 px
     from matplotlib.text import Text
 
-    from cl_lessons.widgets._app import MIN_FONT_PT
+    from cl_lessons.widgets._figure import MIN_FONT_PT
 
     kwargs = {"steps": 10, "n": 20} if factory == "train_2d_explorer" else {}
     app = getattr(widgets, factory)(**kwargs)

@@ -40,6 +40,7 @@ Files (the names above are re-exported here, so import from ``cl_lessons.widgets
     _controls.py    Factories for the sliders and dropdowns every app uses, and the retrain-button
                     style.
     _export.py      What an app shows without a kernel: a PNG of its figure and a line of text.
+    _figure.py      The figure side of an app: resolution, the image widget, readable text.
     distance.py     ``distance_explorer``: Euclidean, cosine and Manhattan distance between two
                     points you move.
     gallery.py      ``gallery_explorer``: a probe, its top-k gallery matches, and accept / reject at

@@ -13,8 +13,9 @@ from cl_lessons import viz
 from cl_lessons._checks import check_int_in, check_seed
 from cl_lessons.viz._inputs import _finite, _labels, _to_numpy
 from cl_lessons.viz.colors import _label_colors
-from cl_lessons.widgets._app import App, _class_legend
+from cl_lessons.widgets._app import App
 from cl_lessons.widgets._controls import _dropdown, _int_slider
+from cl_lessons.widgets._figure import _class_legend
 
 _METHODS = ("PCA", "t-SNE", "UMAP")
 

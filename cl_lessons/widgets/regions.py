@@ -10,8 +10,9 @@ from cl_lessons._checks import check_int, check_int_in, check_number_in
 from cl_lessons.viz._inputs import _finite, _labels, _to_numpy
 from cl_lessons.viz.colors import _label_colors
 from cl_lessons.viz.regions import _grid, _region_image, _vote
-from cl_lessons.widgets._app import App, _class_legend
+from cl_lessons.widgets._app import App
 from cl_lessons.widgets._controls import _int_slider, _slider
+from cl_lessons.widgets._figure import _class_legend
 
 
 class DecisionRegions(App):

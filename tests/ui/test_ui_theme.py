@@ -1,10 +1,10 @@
 """Readable in both themes: the apps' status lines and the exercise cards, measured in the browser.
 
 tests/ui/fixtures/themes.ipynb shows an app with a status message, an app showing an error, the
-three kinds of exercise card, an app whose figure lost its text description, and a probe in the old status colour (#444). The test measures the
-contrast of each element's text against its effective background, in JupyterLab's light and dark
-themes: 4.5:1 at least (WCAG 2.1, 1.4.3) for the course's elements, and the probe must fail on the
-dark theme, so the measurement itself can fail.
+three kinds of exercise card, an app whose figure lost its text description, and a probe in the old
+status colour (#444). The test measures the contrast of each element's text against its effective
+background, in JupyterLab's light and dark themes: 4.5:1 at least (WCAG 2.1, 1.4.3) for the course's
+elements, and the probe must fail on the dark theme, so the measurement itself can fail.
 """
 
 from __future__ import annotations
