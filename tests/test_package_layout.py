@@ -107,6 +107,7 @@ PUBLIC = {
             "random_erasing",
             "random_intensity",
             "render_faces",
+            "sample_per_class",  # lesson 07
             "split_by_class",
             "stratified_split",
             "two_views",
@@ -178,8 +179,10 @@ PUBLIC = {
     ),
     "metrics": (
         [
+            "PROBE_CS",  # lesson 07
             "alignment",
             "best_threshold",
+            "choose_probe_c",  # lesson 07
             "cmc_curve",  # lesson 10
             "detection_identification_rate",  # lesson 10
             "equal_error_rate",

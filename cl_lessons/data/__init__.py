@@ -24,7 +24,8 @@ Files (the names above are re-exported here, so import from ``cl_lessons.data``)
                            many identities.
     real.py                Optional loaders of real data (MNIST, Olivetti, LFW): download on
                            request, fail fast offline.
-    sampling.py            Pairs, triplets and P x K batches drawn from labelled data.
+    sampling.py            Pairs, triplets, P x K batches and k labelled examples per class,
+                           drawn from labelled data.
     splits.py              Train/test splits: by class (unseen classes at test time) and stratified.
     toy.py                 Toy 2-D sets with balanced classes: blobs, moons, rings and spirals.
     transformed_digits.py  ``TransformedDigits``: each digit image as a class of its random
@@ -46,7 +47,7 @@ from cl_lessons.data.digits import load_digits
 from cl_lessons.data.episodes import Episodes, few_shot_episodes
 from cl_lessons.data.faces import FACE_PARAM_NAMES, SyntheticFaces, render_faces
 from cl_lessons.data.real import load_lfw_pairs, load_mnist, load_olivetti_faces
-from cl_lessons.data.sampling import PKSampler, make_pairs, make_triplets
+from cl_lessons.data.sampling import PKSampler, make_pairs, make_triplets, sample_per_class
 from cl_lessons.data.splits import split_by_class, stratified_split
 from cl_lessons.data.toy import make_blobs, make_moons, make_rings, make_spirals
 from cl_lessons.data.transformed_digits import TransformedDigits
@@ -77,6 +78,7 @@ __all__ = [
     "random_erasing",
     "random_intensity",
     "render_faces",
+    "sample_per_class",
     "split_by_class",
     "stratified_split",
     "two_views",

@@ -1,4 +1,4 @@
-"""Pairs, triplets and P x K batches drawn from labelled data."""
+"""Pairs, triplets, P x K batches and k labelled examples per class, drawn from labelled data."""
 
 from __future__ import annotations
 
@@ -151,6 +151,46 @@ def make_triplets(
         )
     a = _draw(with_partner, num_triplets, generator)
     return a, index.positives_for(a, generator), index.negatives_for(a, generator)
+
+
+def sample_per_class(labels, k: int, generator: torch.Generator | None = None) -> Tensor:
+    """Indices of ``k`` random examples of every class: a small labelled subset.
+
+    The low-label setting of self-supervised learning: many images, few of them labelled. Each
+    sample gets one uniform random key from ``generator`` and every class keeps its ``k``
+    samples with the smallest keys, so draws from the same generator state are nested: the
+    subset for ``k = 1`` lies inside the one for ``k = 10``.
+
+    Args:
+        labels: integer class ids.
+        k: examples per class (>= 1, at most the size of the smallest class).
+        generator: random generator; ``None`` uses torch's global one.
+
+    Returns:
+        int64 indices into ``labels``, ascending; exactly ``k`` of each class.
+
+    Shape:
+        ``labels``: ``(N,)`` -> ``(k * num_classes,)``.
+
+    Raises:
+        ValueError: bad ``labels``, ``k`` or ``generator``, or a class with fewer than ``k``
+            examples.
+    """
+    labels = check_class_ids(labels).cpu()
+    k = check_int(k, "k", 1)
+    check_generator(generator)
+    classes, counts = torch.unique(labels, return_counts=True)
+    if int(counts.min()) < k:
+        small = int(classes[counts.argmin()])
+        raise ValueError(
+            f"k must be <= the size of the smallest class, got k={k} but class {small} of "
+            f"labels has {int(counts.min())} examples"
+        )
+    keys = _rand(len(labels), generator, "cpu", torch.float64)  # (N,) one key per sample
+    order = torch.argsort(keys)  # (N,) a random order of all samples
+    ranked = labels[order]  # (N,) their labels in that order
+    picked = [order[ranked == c][:k] for c in classes]  # k per class, smallest keys first
+    return torch.sort(torch.cat(picked)).values  # (k * C,)
 
 
 class PKSampler:

@@ -16,7 +16,8 @@ Files (the names above are re-exported here, so import from ``cl_lessons.metrics
     geometry.py      Alignment and uniformity on the hypersphere (Wang & Isola 2020).
     identification.py  Operating points (threshold and TAR at a FAR, rates at a threshold) and
                      identification: the CMC curve and the open-set DIR at a false alarm rate.
-    probe.py         The linear probe: a logistic regression on frozen embeddings.
+    probe.py         The linear probe: a logistic regression on frozen embeddings, its C
+                     chosen by cross-validation on the training split.
     ranking.py       Ranking quality of leave-one-out retrieval: precision@k and MAP@R.
     retrieval.py     Retrieval and nearest neighbours: recall@k and k-NN accuracy.
     verification.py  Verification: ROC curve, AUC, equal error rate and the best threshold.
@@ -33,14 +34,16 @@ from cl_lessons.metrics.identification import (
     threshold_at_far,
     verification_rates,
 )
-from cl_lessons.metrics.probe import linear_probe_accuracy
+from cl_lessons.metrics.probe import PROBE_CS, choose_probe_c, linear_probe_accuracy
 from cl_lessons.metrics.ranking import map_at_r, precision_at_k
 from cl_lessons.metrics.retrieval import knn_accuracy, recall_at_k
 from cl_lessons.metrics.verification import best_threshold, equal_error_rate, roc_auc, roc_curve
 
 __all__ = [
+    "PROBE_CS",
     "alignment",
     "best_threshold",
+    "choose_probe_c",
     "cmc_curve",
     "detection_identification_rate",
     "equal_error_rate",
