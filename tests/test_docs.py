@@ -98,3 +98,21 @@ def test_time_table_holds_measured_times():
     for number, cells in _time_rows().items():
         for cell in cells[2:]:
             assert re.search(r"\d", cell), f"lesson {number}: {cell!r} is not a measured time"
+
+
+def test_times_tool_fills_the_table():
+    import sys
+
+    from notebook_utils import ROOT
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import times
+
+    guide = (
+        "| # | lesson | wall | cpu |\n| 00 | [welcome](../notebooks/00_welcome.ipynb) | x | y |\n"
+    )
+    out = times.fill(
+        guide, {"00_welcome": {"wall_s": 3.14, "kernel_cpu_s": 2.6}, "07_a-seed+1": {}}
+    )
+    assert "| 00 | [welcome](../notebooks/00_welcome.ipynb) | 3 | 3 |" in out
+    assert out.splitlines()[0] == "| # | lesson | wall | cpu |"
