@@ -63,9 +63,10 @@ def lesson_threads() -> int:
     """CPU threads the lessons give PyTorch: ``CL_LESSONS_THREADS``, else 1 (0: PyTorch's default).
 
     The lessons' models are tiny, so a training step is many small kernels. Measured with
-    ``benchmarks/threads.py`` on a 2-core machine, one thread was the fastest choice whether the
-    machine was quiet or busy, and two threads with OpenMP's default (spinning) wait policy were
-    up to 100x slower as soon as anything else ran: a browser, a projector, a second kernel.
+    ``benchmarks/threads.py`` on a 2-core machine, a second thread helped a little on an idle
+    machine (the small CNN: 51 against 36 steps/s) and cost 2x to 40x as soon as anything else
+    ran (a browser, a projector, a second kernel), with OpenMP's default spinning wait. One
+    thread is the choice that never falls off that cliff.
 
     Raises:
         ValueError: ``CL_LESSONS_THREADS`` is not a non-negative integer.
