@@ -463,7 +463,17 @@ def test_yours_or_ours_uses_yours_once_written_and_ours_until_then(capsys):
         exercises.yours_or_ours(written)
 
 
-@pytest.mark.parametrize("name", ["verification_accuracy", "my_knn_indices", "cmc"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "verification_accuracy",
+        "my_knn_indices",
+        "cmc",
+        "momentum_update",
+        "enqueue",
+        "embedding_std",
+    ],
+)
 def test_every_stand_in_passes_its_own_check(name):
     from cl_lessons import exercises
 
@@ -471,5 +481,8 @@ def test_every_stand_in_passes_its_own_check(name):
         "verification_accuracy": exercises.check_verification_accuracy,
         "my_knn_indices": exercises.check_knn_indices,
         "cmc": exercises.check_cmc_curve,
+        "momentum_update": exercises.check_momentum_update,
+        "enqueue": exercises.check_queue_update,
+        "embedding_std": exercises.check_collapse_std,
     }[name]
     assert check(exercises.STAND_INS[name], reference=True)

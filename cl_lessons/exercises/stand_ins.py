@@ -1,7 +1,8 @@
 """Your exercise function where you have written it, the course's own until then.
 
 A few lessons use an exercise's function later on (lesson 02's ``verification_accuracy``,
-lesson 09's ``my_knn_indices``, lesson 10's ``cmc``). In the student edition the solutions are
+lesson 08's ``momentum_update``, ``enqueue`` and ``embedding_std``, lesson 09's
+``my_knn_indices``, lesson 10's ``cmc``). In the student edition the solutions are
 gone, so such a cell would stop at the stub's ``NotImplementedError``; :func:`yours_or_ours`
 lets the lesson go on with the course's version and says so, and uses yours once it is written.
 """
@@ -34,9 +35,26 @@ def _cmc(distances, probe_labels, gallery_labels, max_rank: int):
     return hit.cummax(dim=1).values[:, :max_rank].double().mean(0)  # (max_rank,)
 
 
+def _momentum_update(online, target, m: float) -> None:
+    with torch.no_grad():
+        for p_online, p_target in zip(online.parameters(), target.parameters(), strict=True):
+            p_target.mul_(m).add_(p_online, alpha=1 - m)
+
+
+def _enqueue(queue, keys):
+    return torch.cat([queue[len(keys) :], keys.detach()])  # drop the oldest, add the newest
+
+
+def _embedding_std(z):
+    return torch.nn.functional.normalize(z, dim=1).std(dim=0).mean()
+
+
 STAND_INS: dict[str, Callable] = {
     "verification_accuracy": _verification_accuracy,  # lesson 02
     "my_knn_indices": _knn_indices,  # lesson 09
+    "momentum_update": _momentum_update,  # lesson 08
+    "enqueue": _enqueue,  # lesson 08
+    "embedding_std": _embedding_std,  # lesson 08
     "cmc": _cmc,  # lesson 10
 }
 """The course's versions of the exercise functions that later cells of a lesson use."""
