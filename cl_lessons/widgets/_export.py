@@ -28,6 +28,23 @@ def describe(app) -> str:
     return f"{type(app).__name__}: {shown}"
 
 
+def _detached_png(app) -> bytes:
+    """The PNG of an ipympl app's figure, drawn on a separate Agg canvas: drawing the ipympl
+    canvas itself before the browser has displayed it leaves the live view blank."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    live = app.fig.canvas
+    try:
+        FigureCanvasAgg(app.fig)  # becomes the figure's canvas for this one drawing
+        buf = io.BytesIO()
+        app.fig.savefig(buf, format="png")
+    finally:
+        app.fig.set_canvas(live)
+    return buf.getvalue()
+
+
 def static_bundle(app, bundle: dict | None) -> dict | None:
     """``bundle`` (a widget's display data) with the figure's PNG and a readable text line.
 
@@ -37,7 +54,7 @@ def static_bundle(app, bundle: dict | None) -> dict | None:
     if bundle is None:
         return None
     try:
-        png = app.png()
+        png = _detached_png(app) if app._ipympl else app.png()
     except Exception:  # never break the live display for the sake of the static copy
         return bundle
     out = dict(bundle)
