@@ -76,6 +76,10 @@ LAB_SETTINGS = {
 }
 
 
+# The server application class of each front end, for its command-line options.
+FRONT_ENDS = {"lab": "LabApp", "notebook": "JupyterNotebookApp"}
+
+
 def in_ci() -> bool:
     """True when the environment variable CI is "true" (then a missing browser is an error)."""
     return os.environ.get("CI", "").strip().lower() == "true"
@@ -100,7 +104,8 @@ def free_port() -> int:
 
 
 class LabServer:
-    """`jupyter lab` on 127.0.0.1 serving a temporary copy of the notebooks.
+    """`jupyter lab` (or Notebook 7's `jupyter notebook`) on 127.0.0.1 serving a temporary copy
+    of the notebooks.
 
     The server root holds `notebooks/` (a copy of the repository's), `assets/` and `ui_fixtures/`
     (tests/ui/fixtures), so nothing the browser does can change a file of the repository. Config,
@@ -109,14 +114,19 @@ class LabServer:
 
     Args:
         workdir: an empty temporary directory the server may own.
+        front_end: "lab" (JupyterLab 4) or "notebook" (Jupyter Notebook 7, built from the same
+            components: its pages expose the same `window.jupyterapp`, commands and DOM).
     """
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, front_end: str = "lab") -> None:
+        if front_end not in FRONT_ENDS:
+            raise ValueError(f"front_end must be one of {sorted(FRONT_ENDS)}, got {front_end!r}")
+        self.front_end = front_end
         self.workdir = Path(workdir)
         self.root = self.workdir / "root"
         self.port = free_port()
         self.token = os.urandom(16).hex()
-        self.log_path = self.workdir / "jupyter-lab.log"
+        self.log_path = self.workdir / f"jupyter-{front_end}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -151,21 +161,23 @@ class LabServer:
         """
         self._prepare()
         jupyter = Path(sys.executable).parent / "jupyter"
+        app = FRONT_ENDS[self.front_end]
         cmd = [
             str(jupyter if jupyter.exists() else "jupyter"),
-            "lab",
+            self.front_end,
             "--no-browser",
             "--ip=127.0.0.1",
             f"--port={self.port}",
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
-            f"--LabApp.user_settings_dir={self.workdir / 'settings'}",
-            f"--LabApp.workspaces_dir={self.workdir / 'workspaces'}",
-            # window.jupyterapp: the test runs JupyterLab's own commands (Run All, open, close).
-            "--LabApp.expose_app_in_browser=True",
-            "--LabApp.news_url=",
+            f"--{app}.user_settings_dir={self.workdir / 'settings'}",
+            f"--{app}.workspaces_dir={self.workdir / 'workspaces'}",
+            # window.jupyterapp: the test runs the front end's own commands (Run All, open, close).
+            f"--{app}.expose_app_in_browser=True",
         ]
+        if self.front_end == "lab":
+            cmd.append("--LabApp.news_url=")
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
         env = dict(os.environ)
@@ -186,7 +198,8 @@ class LabServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"jupyter lab exited with {self.process.returncode}:\n{self.log_tail()}"
+                    f"jupyter {self.front_end} exited with {self.process.returncode}:\n"
+                    f"{self.log_tail()}"
                 )
             try:
                 self.api("GET", "api/status")
@@ -194,7 +207,9 @@ class LabServer:
             except OSError:
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"jupyter {self.front_end} did not answer within {timeout:.0f} s:\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.log_path.exists():
@@ -236,9 +251,9 @@ class LabServer:
 
 
 @contextmanager
-def running_lab(workdir: Path) -> Iterator[LabServer]:
+def running_lab(workdir: Path, front_end: str = "lab") -> Iterator[LabServer]:
     """A started LabServer that is stopped on exit, whatever happened inside."""
-    server = LabServer(workdir)
+    server = LabServer(workdir, front_end)
     try:
         server.start()
         yield server
@@ -450,7 +465,7 @@ window.__clUI = {
 
 @dataclass
 class SliderResult:
-    """What happened when one slider was moved with the keyboard."""
+    """What happened when one slider was moved (keyboard in JupyterLab, mouse in Notebook 7)."""
 
     index: int
     label: str
@@ -505,7 +520,7 @@ class SliderResult:
             return None
         name = f"slider {self.index} ({self.label or 'no label'}, figure: {self.kind})"
         if not self.figure_changed:
-            return f"{name}: the figure did not change after the key presses"
+            return f"{name}: the figure did not change when the slider moved"
         if not self.plausible:
             return (
                 f"{name}: the new figure looks empty (drawn, coloured pixels: "
@@ -520,7 +535,7 @@ class SliderResult:
                 f"{self.value_after} (it showed {self.readout_before!r} before)"
             )
         if self.traceback_shown:
-            return f"{name}: its app shows a Python traceback after the key presses"
+            return f"{name}: its app shows a Python traceback after the slider moved"
         return None
 
 
@@ -626,6 +641,10 @@ class LabPage:
             path,
         )
         self.js(_JS_HELPERS)
+        self._wait_ready(path, timeout)
+
+    def _wait_ready(self, path: str, timeout: float) -> None:
+        """Wait until window.__clNotebook has an idle kernel, accepting a kernel dialog."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if error := self.js("window.__clOpenError"):
@@ -770,11 +789,16 @@ class LabPage:
         for _ in range(times):
             self.page.keyboard.press(key)
 
-    def exercise_slider(self, index: int, timeout: float, presses: int = 3) -> SliderResult:
-        """Move one slider with the keyboard and report whether its figure and readout followed.
+    def move_slider(self, index: int, presses: int) -> None:
+        """Move a slider as a learner at the keyboard does: ArrowRight `presses` times, or
+        ArrowLeft when the slider is already at its maximum."""
+        value = self.state(index)["value"]
+        self.press(index, "ArrowRight", presses)
+        if self.state(index)["value"] == value:
+            self.press(index, "ArrowLeft", presses)
 
-        ArrowRight is pressed `presses` times; a slider already at its maximum gets ArrowLeft.
-        """
+    def exercise_slider(self, index: int, timeout: float, presses: int = 3) -> SliderResult:
+        """Move one slider (`move_slider`) and report whether its figure and readout followed."""
         before = self.state(index)
         result = SliderResult(
             index=index,
@@ -789,9 +813,7 @@ class LabPage:
             return result
         foreign = self.foreign(index)
         start = time.monotonic()
-        self.press(index, "ArrowRight", presses)
-        if self.state(index)["value"] == before["value"]:
-            self.press(index, "ArrowLeft", presses)
+        self.move_slider(index, presses)
         try:
             self.page.wait_for_function(
                 "([i, sig]) => window.__clUI.state(i).signature !== sig",
@@ -954,6 +976,56 @@ class LabPage:
             )
         finally:
             self.server.shutdown_sessions()
+
+
+class NotebookPage(LabPage):
+    """One Jupyter Notebook 7 tab. Notebook 7 shows one document per page, so a notebook is
+    opened by going to its page; everything else (commands, cells, widget views) is JupyterLab's
+    and works as in `LabPage`."""
+
+    def _wait_app(self) -> None:
+        self.page.wait_for_function("window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
+
+    def load(self) -> None:
+        """(Re)load Notebook 7's file browser page."""
+        self.page.goto(self.server.url("tree"))
+        self._wait_app()
+
+    def open(self, path: str, timeout: float = 120.0) -> None:
+        """Go to the notebook's page and wait for its kernel."""
+        self.page.goto(self.server.url(f"notebooks/{path}"))
+        self._wait_app()
+        self.js(_JS_HELPERS)
+        self.page.wait_for_function(
+            "!!(window.jupyterapp.shell.currentWidget?.content?.model)", timeout=timeout * 1000
+        )
+        self.js(
+            """() => {
+              const w = window.jupyterapp.shell.currentWidget;
+              window.__clOpenError = undefined;
+              window.__clNotebook = w;
+              w.node.setAttribute('data-cl-ui', 'current');
+            }"""
+        )
+        self._wait_ready(path, timeout)
+
+    def move_slider(self, index: int, presses: int) -> None:
+        """Drag the handle with the mouse, `presses` tenths of the track to the right (to the
+        left from the right half). Notebook 7 handles keys before the page does (Lumino's
+        keydown in the capture phase), so arrow keys on a focused slider move the notebook's
+        cell cursor instead; see test_ui_notebook7.py."""
+        handle = self.focus_handle(index)
+        track = self.page.evaluate_handle(
+            "i => window.__clUI.sliders()[i].querySelector('.noUi-target')", index
+        ).as_element()
+        box, bar = handle.bounding_box(), track.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        step = presses * bar["width"] / 10
+        to = x + step if x < bar["x"] + bar["width"] / 2 else x - step
+        self.page.mouse.move(x, y)
+        self.page.mouse.down()
+        self.page.mouse.move(to, y, steps=5)
+        self.page.mouse.up()
 
 
 def check_notebook(
