@@ -15,6 +15,7 @@ from labdriver import (
     SCREENSHOT_DIR,
     LabPage,
     LabServer,
+    NotebookPage,
     browser_missing_reason,
     in_ci,
     launch_browser,
@@ -69,3 +70,30 @@ def lab(browser: Any, lab_server: LabServer) -> Iterator[LabPage]:
         yield page
     finally:
         page.close()
+
+
+@pytest.fixture(scope="session")
+def notebook_server(
+    ui_available: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabServer]:
+    """Jupyter Notebook 7 serving the same files, in fast mode: its tests check the front end,
+    not the lessons at a learner's sizes (the JupyterLab layer runs those)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CL_LESSONS_FAST", "1")
+        with running_lab(tmp_path_factory.mktemp("notebook7"), "notebook") as server:
+            yield server
+
+
+@pytest.fixture(scope="session")
+def notebook_page(browser: Any, notebook_server: LabServer) -> Iterator[NotebookPage]:
+    page = NotebookPage(browser, notebook_server)
+    try:
+        yield page
+    finally:
+        page.close()
+
+
+@pytest.fixture(params=["lab", "notebook"], ids=["jupyterlab", "notebook7"])
+def front_end(request: pytest.FixtureRequest) -> LabPage:
+    """A test that takes this runs in JupyterLab 4 and in Notebook 7."""
+    return request.getfixturevalue("lab" if request.param == "lab" else "notebook_page")

@@ -93,9 +93,9 @@ def test_readout_rule(before, after, value, ok) -> None:
 
 
 @pytest.mark.ui
-def test_course_app_draws_on_an_ipympl_canvas(lab: LabPage) -> None:
+def test_course_app_draws_on_an_ipympl_canvas(front_end: LabPage) -> None:
     # App._start once drew the canvas before the browser displayed it, which left it blank
-    report = check_notebook(lab, "ui_fixtures/ipympl_course_app.ipynb")
+    report = check_notebook(front_end, "ui_fixtures/ipympl_course_app.ipynb")
     assert report.problems() == []
     assert [(s.label, s.kind, s.figure_changed) for s in report.sliders] == [
         ("margin", "canvas", True)

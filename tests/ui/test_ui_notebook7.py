@@ -2,40 +2,19 @@
 
 Notebook 7 is built from JupyterLab 4's components and widget manager, so the same checks apply:
 Run All without an error, every app rendered, every slider and text box moving its own figure,
-nothing cut off or distorted. Lessons 00 and 01 cover the image apps and the exercise cards,
-14 the text boxes of its caption search. They run in fast mode: the front end, not the model
-sizes, is under test here (the JupyterLab layer runs every lesson in full mode). Sliders are
-dragged with the mouse, since Notebook 7 keeps the arrow keys (the last test pins that).
+nothing cut off or distorted. Lessons 00 and 01 cover the image apps and the exercise cards;
+the text boxes (test_ui_text.py) and an app on an ipympl canvas (test_ui_checker.py) are
+checked in both front ends. Lessons run in fast mode here: the front end, not the model sizes,
+is under test (the JupyterLab layer runs every lesson in full mode). Sliders are dragged with
+the mouse, since Notebook 7 keeps the arrow keys (the last test pins that).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from labdriver import SCREENSHOT_DIR, LabServer, NotebookPage, check_notebook, running_lab
+from labdriver import SCREENSHOT_DIR, NotebookPage, check_notebook
 
-LESSONS = ["00_welcome", "01_distances", "14_multimodal_dual_encoders"]
-
-
-@pytest.fixture(scope="module")
-def notebook_server(
-    ui_available: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LabServer]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CL_LESSONS_FAST", "1")
-        with running_lab(tmp_path_factory.mktemp("notebook7"), "notebook") as server:
-            yield server
-
-
-@pytest.fixture(scope="module")
-def notebook_page(browser: Any, notebook_server: LabServer) -> Iterator[NotebookPage]:
-    page = NotebookPage(browser, notebook_server)
-    try:
-        yield page
-    finally:
-        page.close()
+LESSONS = ["00_welcome", "01_distances"]
 
 
 @pytest.mark.ui

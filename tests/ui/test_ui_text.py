@@ -11,8 +11,8 @@ from labdriver import TYPED_TEXT, LabPage, check_notebook
 
 
 @pytest.mark.ui
-def test_checker_types_into_text_boxes_and_fails_on_an_unwired_one(lab: LabPage) -> None:
-    report = check_notebook(lab, "ui_fixtures/text_box.ipynb", figure_timeout=4.0)
+def test_checker_types_into_text_boxes_and_fails_on_an_unwired_one(front_end: LabPage) -> None:
+    report = check_notebook(front_end, "ui_fixtures/text_box.ipynb", figure_timeout=4.0)
     by_label = {t.label: t for t in report.texts}
     assert sorted(by_label) == ["unwired", "wired"]
     assert by_label["wired"].figure_changed and by_label["wired"].problem() is None
