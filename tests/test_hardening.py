@@ -12,6 +12,7 @@ import sys
 import textwrap
 import warnings
 
+import ipywidgets
 import matplotlib
 import pytest
 import torch
@@ -283,3 +284,26 @@ def test_update_puts_values_on_the_slider_grid_so_the_browser_does_not_undo_them
     assert margin.values["margin"] == 0.3
     app.close()
     margin.close()
+
+
+def test_an_app_starts_on_the_slider_grid():
+    # a start between two steps was redrawn once the browser snapped it and sent it back
+    margin = cl.widgets.margin_explorer(margin=1.03)  # step 0.05
+    assert margin.values["margin"] == margin.controls["margin"].value == 1.05
+    margin.close()
+    on_grid = cl.widgets.margin_explorer(margin=0.3)
+    assert on_grid.values["margin"] == 0.3  # kept exactly, no round-off added
+    on_grid.close()
+    hand = ipywidgets.FloatSlider(value=0.33, min=0.0, max=1.0, step=0.1)
+    app = cl.widgets.App({"x": hand})  # a slider built by hand is snapped too
+    assert app.values["x"] == hand.value == 0.3
+    app.close()
+
+
+@pytest.mark.parametrize(
+    ("step", "expected"), [(0.00975, 0.005), (0.03, 0.02), (0.2, 0.2), (7.3, 5.0), (1e-3, 1e-3)]
+)
+def test_data_derived_steps_are_round(step, expected):
+    from cl_lessons.widgets._controls import _round_step
+
+    assert _round_step(step) == pytest.approx(expected)

@@ -36,7 +36,8 @@ Files (the names above are re-exported here, so import from ``cl_lessons.trainin
     checkpoints.py  Saving and loading training checkpoints (atomic writes, checked on load).
     evaluation.py   Evaluation glue: embed a dataset, score pairs, verification and retrieval
                     reports.
-    loop.py         The training loop, :func:`fit`, and the :class:`History` it returns.
+    history.py      The :class:`History` of a training run: what :func:`fit` measured.
+    loop.py         The training loop, :func:`fit`.
     objectives.py   Objective builders: a loss from :mod:`cl_lessons.losses` -> ``loss_fn(model,
                     batch)``.
 """
@@ -57,7 +58,8 @@ from cl_lessons.training.evaluation import (
     retrieval_report,
     verification_report,
 )
-from cl_lessons.training.loop import Callback, History, fit
+from cl_lessons.training.history import History
+from cl_lessons.training.loop import Callback, fit
 from cl_lessons.training.objectives import (
     LossFn,
     labeled_objective,

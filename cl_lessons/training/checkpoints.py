@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from cl_lessons.training.history import History
+
 CHECKPOINT_FORMAT = "cl_lessons.checkpoint/1"
 
 STALE_TEMP_SECONDS = 30 * 60
@@ -36,8 +38,6 @@ def _plain(value, where: str, depth: int = 0):
     NumPy scalars to Python numbers, numeric NumPy arrays to tensors (others to lists), sets to
     sorted lists, a :class:`~cl_lessons.training.History` to its ``as_dict()``.
     """
-    from cl_lessons.training.loop import History  # here: loop is heavier than this module
-
     if depth > _MAX_DEPTH:
         raise ValueError(f"extra {where} is nested too deeply (or contains itself)")
     if value is None or type(value) in (bool, int, float, str):

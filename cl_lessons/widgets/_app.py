@@ -118,6 +118,9 @@ class App(widgets.VBox):
         extra: Sequence[widgets.Widget] = (),
     ) -> None:
         self.controls = dict(controls)
+        for w in self.controls.values():  # an off-grid start would come back from the browser
+            if isinstance(getattr(w, "value", None), float):
+                w.value = _snap(w, w.value)
         self.artists: dict[str, object] = {}
         self.last_error: BaseException | None = None
         self.n_applies = 0

@@ -9,7 +9,7 @@ from cl_lessons import viz
 from cl_lessons._checks import check_int_in, check_number_in
 from cl_lessons.viz._inputs import _finite, _labels, _to_numpy
 from cl_lessons.widgets._app import App
-from cl_lessons.widgets._controls import _int_slider, _slider
+from cl_lessons.widgets._controls import _int_slider, _round_step, _slider
 
 _RIGHT, _WRONG = viz.ZONE_COLORS["easy"], viz.NEGATIVE
 
@@ -20,10 +20,11 @@ class GalleryExplorer(App):
     def __init__(self, probes, gallery, d, probe_labels, gallery_labels, threshold, k, probe):
         k_max = min(8, d.shape[1])
         d_hi = float(np.quantile(d, 0.5))  # thresholds beyond the median accept nearly anyone
+        step = _round_step(d_hi / 200)
         controls = {
             "probe": _int_slider("probe", probe, 0, len(probes) - 1),
             "threshold": _slider(
-                "threshold (distance)", min(threshold, d_hi), 0.0, d_hi, d_hi / 200, ".3f"
+                "threshold (distance)", min(threshold, d_hi), 0.0, d_hi, step, ".3f"
             ),
             "k": _int_slider("top k", min(k, k_max), 1, k_max),
         }

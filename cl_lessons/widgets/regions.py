@@ -11,7 +11,7 @@ from cl_lessons.viz._inputs import _finite, _labels, _to_numpy
 from cl_lessons.viz.colors import _label_colors
 from cl_lessons.viz.regions import _grid, _region_image, _vote
 from cl_lessons.widgets._app import App
-from cl_lessons.widgets._controls import _int_slider, _slider
+from cl_lessons.widgets._controls import _int_slider, _round_step, _slider
 from cl_lessons.widgets._figure import _class_legend
 
 
@@ -24,10 +24,11 @@ class DecisionRegions(App):
         n = len(points)
         k_max = max(1, min(25, n - 1))
         span = float(np.linalg.norm(points.max(0) - points.min(0)))
+        step = _round_step(span / 400)  # a round step keeps round starts such as 0.4 exact
         controls = {
             "k": _int_slider("k", min(k, k_max), 1, k_max),
             "point": _int_slider("point", point, 0, n - 1),
-            "threshold": _slider("threshold", threshold, 0.0, span / 2, span / 400, ".3f"),
+            "threshold": _slider("threshold", threshold, 0.0, span / 2, step, ".3f"),
         }
         super().__init__(controls, figsize=(6.6, 5.0))
         self.points, self.labels, self.resolution = points, labels, resolution

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from cl_lessons import viz
 from cl_lessons._checks import check_bool, check_number_in
 from cl_lessons.viz.verification import _check_scores
 from cl_lessons.widgets._app import App
-from cl_lessons.widgets._controls import _slider
+from cl_lessons.widgets._controls import _grid_through, _slider
 
 
 class ThresholdExplorer(App):
@@ -24,8 +22,7 @@ class ThresholdExplorer(App):
         # 100 steps over the scores' range: arrow keys move 1 % of it, and the grid is laid
         # through the starting threshold, so the slider shows exactly the value it was given
         step = (hi - lo) / 100 if hi > lo else 1e-3
-        lo = threshold - math.floor((threshold - lo) / step) * step
-        hi = lo + math.ceil((hi - lo) / step - 1e-9) * step
+        lo, hi = _grid_through(threshold, lo, hi, step)
         controls = {"threshold": _slider("threshold", threshold, lo, hi, step, ".3f")}
         super().__init__(controls, figsize=(11.0, 3.6))
         self.scores, self.same, self.higher_is_same = scores, same, higher_is_same

@@ -10,7 +10,7 @@ from cl_lessons import viz
 from cl_lessons._checks import check_fraction, check_number_in
 from cl_lessons.viz.verification import _check_scores
 from cl_lessons.widgets._app import App
-from cl_lessons.widgets._controls import _slider
+from cl_lessons.widgets._controls import _grid_through, _slider
 
 
 class VerificationExplorer(App):
@@ -21,6 +21,7 @@ class VerificationExplorer(App):
 
         lo, hi = float(scores.min()), float(scores.max())
         step = (hi - lo) / 1000 if hi > lo else 1e-3
+        lo, hi = _grid_through(threshold, lo, hi, step)  # the threshold at a FAR target, exactly
         controls = {"threshold": _slider("threshold", threshold, lo, hi, step, ".3f")}
         super().__init__(controls, figsize=(10.5, 3.8))
         self.scores, self.same = scores, same
