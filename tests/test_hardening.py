@@ -14,6 +14,7 @@ import warnings
 
 import ipywidgets
 import matplotlib
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -307,3 +308,10 @@ def test_data_derived_steps_are_round(step, expected):
     from cl_lessons.widgets._controls import _round_step
 
     assert _round_step(step) == pytest.approx(expected)
+
+
+def test_decision_regions_of_coincident_points_still_build():
+    # no spread: a zero step, which the round step must not turn into a math domain error
+    app = cl.widgets.decision_regions(np.zeros((6, 2)), np.array([0, 0, 0, 1, 1, 1]), threshold=0.0)
+    assert app.values["threshold"] == 0.0
+    app.close()

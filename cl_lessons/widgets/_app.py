@@ -265,7 +265,7 @@ class App(widgets.VBox):
         if getattr(self, "_closed", False):
             return
         self._closed = True
-        if self._handle is not None:
+        if getattr(self, "_handle", None) is not None:  # None too if __init__ stopped early
             self._handle.cancel()
             self._handle = None
         for w in self.controls.values():

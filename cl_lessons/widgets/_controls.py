@@ -15,7 +15,10 @@ RETRAIN_CLASS = "cl-retrain"
 
 def _round_step(step: float) -> float:
     """The largest of 1, 2 or 5 times a power of ten not above ``step``: a grid from 0 with it
-    holds round starting values such as 0.4, which an app would otherwise move to a step."""
+    holds round starting values such as 0.4, which an app would otherwise move to a step.
+    A step of 0 (data with no spread) is returned as it is."""
+    if not step > 0:
+        return step
     power = 10.0 ** math.floor(math.log10(step))
     return max(m * power for m in (1, 2, 5) if m * power <= step * (1 + 1e-9))
 
